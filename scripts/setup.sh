@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Creates .venv and installs kb-service with pinned, offline-safe dependencies.
+# Safe to re-run: a complete install is detected and skipped in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.kb-installed
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+# torch first, alone: the pinned CPU build must be in place before anything asks for torch,
+# or the resolver pulls the newest CUDA build (gigabytes).
+.venv/bin/python -m pip install --quiet "torch==2.13.0"
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+# unstructured[pdf] pulls timm -> torchvision, whose only PyPI build is compiled against the
+# CUDA torch; importing it next to the CPU torch breaks `transformers` ("torchvision::nms
+# does not exist"). It is needed only by the hi_res PDF strategy, which we never use.
+.venv/bin/python -m pip uninstall --quiet --yes torchvision || true
+echo "$want" > "$stamp"
+echo "kb-service installed in .venv"
