@@ -1,0 +1,67 @@
+"""The shapes a source takes on its way through the ingestion pipeline.
+
+A `SourceFile` (bytes + name) or `SourceText` (JSON text record) is extracted into an
+`ExtractedDocument`: one normalised text plus `TextBlock`s that say which character
+span came from which page and under which heading path. The chunker turns that into
+`ChunkDraft`s whose `char_start`/`char_end` index into `ExtractedDocument.text`, so a
+citation can point back at the exact passage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An uploaded file: its (already sanitised) filename and raw bytes."""
+
+    filename: str
+    content: bytes
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """One extracted element (title, paragraph, list item, table) of a document."""
+
+    char_start: int
+    char_end: int
+    kind: str  # "title" | "text" | "list_item" | "table"
+    page_number: int | None = None
+    section: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExtractedDocument:
+    """Normalised text of a document and where each span of it came from."""
+
+    text: str
+    blocks: list[TextBlock]
+    source_type: str  # "pdf" | "docx" | "pptx" | "html" | "markdown" | "text" | "json"
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChunkDraft:
+    """A chunk before embedding: `text == document.text[char_start:char_end]`.
+
+    `context` is the heading path carried into the embedded text (not part of the span).
+    """
+
+    ordinal: int
+    text: str
+    char_start: int
+    char_end: int
+    token_count: int
+    page_number: int | None = None
+    section: tuple[str, ...] = ()
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedder and the sparse encoder see: heading path, then the span."""
+        if not self.section:
+            return self.text
+        return " > ".join(self.section) + "\n" + self.text

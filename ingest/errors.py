@@ -1,0 +1,48 @@
+"""Why a source could not be turned into text.
+
+Every failure the extractor reports is an `IngestError` whose message is a sentence
+meant for the person who uploaded the file: it never contains exception text, stack
+traces or HTTP status codes (the API layer maps classes to responses).
+
+    IngestError
+    ├── UnsupportedFileType   a format we do not read (.exe, .zip, .png, legacy .doc, ...)
+    ├── EmptyDocument         no bytes, only whitespace, or no extractable text
+    │   └── NoTextLayer       a PDF whose pages carry no text (scanned; we do not OCR)
+    ├── CorruptDocument       bytes that do not parse as the format they claim to be
+    ├── ProtectedDocument     a password-protected PDF
+    └── DocumentTooLarge      more pages than the extractor is configured to read
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base class: a source could not be extracted; `message` is safe to show users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnsupportedFileType(IngestError):
+    """The file's type (by content and by name) is not one we can extract."""
+
+
+class EmptyDocument(IngestError):
+    """The file is empty, whitespace only, or yielded no text at all."""
+
+
+class NoTextLayer(EmptyDocument):
+    """A PDF that parses but has no text layer, typically a scan."""
+
+
+class CorruptDocument(IngestError):
+    """The bytes are damaged or are not what the file name says they are."""
+
+
+class ProtectedDocument(IngestError):
+    """The document needs a password to open."""
+
+
+class DocumentTooLarge(IngestError):
+    """The document exceeds a configured size limit (for example pages)."""

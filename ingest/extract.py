@@ -1,0 +1,158 @@
+"""Extraction stage: uploaded bytes (or a JSON text record) to an `ExtractedDocument`.
+
+`Extractor` is the pipeline component for files; `extract_text_record` handles the
+JSON `{text, title?}` records that the API accepts without a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import PurePath
+
+from ingest import formats
+from ingest.documents import ExtractedDocument, SourceFile
+from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, IngestError
+from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
+from ingest.normalise import TITLE, assemble, normalise_text, plain_text_pieces
+from ingest.partitioners import (
+    Partitioned,
+    partition_docx_bytes,
+    partition_html_text,
+    partition_markdown_text,
+    partition_pdf_fast,
+    partition_pptx_bytes,
+)
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_PDF_STRATEGIES = ("fast",)
+
+
+class Extractor:
+    """Turn an uploaded file into one normalised text plus `TextBlock`s.
+
+    Input: a `SourceFile` (filename, bytes, optional media type). The real type is
+    detected from content first (PDF and DOCX/PPTX magic bytes win over a lying
+    extension), then from the name. Output: an `ExtractedDocument` whose blocks carry
+    page numbers (PDF pages, PPTX slides) and heading paths, with
+    `text[block.char_start:block.char_end]` equal to each element's normalised text.
+
+    Failure modes: every problem with the file raises an `ingest.errors.IngestError`
+    subclass (`UnsupportedFileType`, `EmptyDocument`/`NoTextLayer`, `CorruptDocument`,
+    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users.
+    """
+
+    def __init__(self, *, pdf_strategy: str = "fast", max_pages: int = 500) -> None:
+        if pdf_strategy not in SUPPORTED_PDF_STRATEGIES:
+            raise ValueError(
+                f"PDF strategy {pdf_strategy!r} is not supported: only 'fast' (the PDF's "
+                "text layer) works offline; 'hi_res', 'ocr_only' and 'auto' need layout "
+                "or OCR models that cannot be downloaded here."
+            )
+        if max_pages < 1:
+            raise ValueError(f"max_pages must be at least 1, got {max_pages}.")
+        self.pdf_strategy = pdf_strategy
+        self.max_pages = max_pages
+        self._warm = False
+        self._warm_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Configure offline NLP, import unstructured's partitioners, load spaCy."""
+        with self._warm_lock:
+            if self._warm:
+                return
+            configure_offline_nlp()
+            import unstructured.partition.docx
+            import unstructured.partition.html
+            import unstructured.partition.md
+            import unstructured.partition.pdf
+            import unstructured.partition.pptx  # noqa: F401
+
+            load_spacy_model()
+            self._warm = True
+
+    def run(self, source: SourceFile) -> ExtractedDocument:
+        """Extract `source`; raises an IngestError subclass when it cannot be read."""
+        self.warm_up()
+        name = PurePath(source.filename).name or "The file"
+        fmt = formats.detect_format(source.filename, source.content, source.media_type)
+        metadata: dict[str, object] = {"filename": source.filename, "format": fmt}
+        named_as = formats.format_for_name(source.filename)
+        if named_as is not None and named_as != fmt:
+            metadata["named_as"] = named_as
+        partitioned = self._partition(fmt, source.content, name, metadata)
+        pages = partitioned.metadata.get("page_count")
+        if isinstance(pages, int) and pages > self.max_pages:
+            raise DocumentTooLarge(f"{name} has {pages} pages; the limit is {self.max_pages}.")
+        text, blocks = assemble(partitioned.pieces)
+        if not blocks:
+            raise EmptyDocument(f"{name} contains no text.")
+        first_title = next(
+            (text[b.char_start : b.char_end] for b in blocks if b.kind == TITLE), None
+        )
+        declared = normalise_text(partitioned.declared_title or "")
+        title = first_title or declared or PurePath(source.filename).stem or None
+        metadata.update(partitioned.metadata)
+        return ExtractedDocument(
+            text=text,
+            blocks=blocks,
+            source_type=fmt,
+            title=title,
+            metadata=metadata,
+        )
+
+    def _partition(
+        self, fmt: str, content: bytes, name: str, metadata: dict[str, object]
+    ) -> Partitioned:
+        if fmt in (formats.HTML, formats.MARKDOWN, formats.TEXT):
+            decoded = formats.decode_text(content, name)
+            metadata["encoding"] = decoded.encoding
+            if not decoded.text.strip():
+                raise EmptyDocument(f"{name} contains only whitespace.")
+            if fmt == formats.TEXT:
+                return Partitioned(plain_text_pieces(decoded.text))
+            text_partitioner = (
+                partition_html_text if fmt == formats.HTML else partition_markdown_text
+            )
+            return _guarded(name, fmt, lambda: text_partitioner(decoded.text))
+        if fmt == formats.PDF:
+            return _guarded(
+                name, fmt, lambda: partition_pdf_fast(content, name, max_pages=self.max_pages)
+            )
+        if fmt == formats.DOCX:
+            return _guarded(name, fmt, lambda: partition_docx_bytes(content))
+        return _guarded(name, fmt, lambda: partition_pptx_bytes(content))
+
+
+def _guarded(name: str, fmt: str, partition: Callable[[], Partitioned]) -> Partitioned:
+    """Run a partitioner; library failures become a CorruptDocument for the user."""
+    try:
+        return partition()
+    except IngestError:
+        raise
+    except Exception as exc:
+        logger.info("could not partition %s as %s: %r", name, fmt, exc)
+        raise CorruptDocument(
+            f"{name} could not be read as a {formats.label(fmt)} file; it may be damaged."
+        ) from exc
+
+
+def extract_text_record(text: str, title: str | None = None) -> ExtractedDocument:
+    """Extract a JSON text record (plain text); raises EmptyDocument for blank text.
+
+    The record's own `title` wins; otherwise the first heading-like line, if any.
+    """
+    text_, blocks = assemble(plain_text_pieces(text))
+    if not blocks:
+        raise EmptyDocument("The text record is empty.")
+    first_title = next((text_[b.char_start : b.char_end] for b in blocks if b.kind == TITLE), None)
+    clean_title = normalise_text(title) if title else None
+    return ExtractedDocument(
+        text=text_,
+        blocks=blocks,
+        source_type="json",
+        title=clean_title or first_title,
+        metadata={},
+    )
