@@ -1,0 +1,1 @@
+"""Representations and search: embeddings, sparse lexical vectors, the vector index."""

@@ -1,0 +1,27 @@
+"""The vector index: one interface, two Qdrant backends (embedded Edge, qdrant-client)."""
+
+from retrieval.index.base import (
+    DENSE_VECTOR,
+    SPARSE_VECTOR,
+    FieldMatch,
+    FieldRange,
+    IndexHit,
+    IndexPoint,
+    IndexUnavailable,
+    PointFilter,
+    SparseVec,
+    VectorIndex,
+)
+
+__all__ = [
+    "DENSE_VECTOR",
+    "SPARSE_VECTOR",
+    "FieldMatch",
+    "FieldRange",
+    "IndexHit",
+    "IndexPoint",
+    "IndexUnavailable",
+    "PointFilter",
+    "SparseVec",
+    "VectorIndex",
+]
