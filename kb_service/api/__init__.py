@@ -1,0 +1,1 @@
+"""Everything HTTP: the app factory, envelope, errors, auth and the routers."""

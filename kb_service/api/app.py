@@ -1,0 +1,108 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from kb_service import __version__
+from kb_service.api.deps import get_principal
+from kb_service.api.envelope import ErrorEnvelope
+from kb_service.api.errors import install_error_handlers
+from kb_service.api.idempotency import IdempotencyMiddleware
+from kb_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from kb_service.api.openapi import install_openapi
+from kb_service.api.ratelimit import RateLimiter
+from kb_service.api.routes import (
+    health,
+    identity,
+    ingest_jobs,
+    knowledge_bases,
+    meeting_callbacks,
+    meetings,
+    projects,
+    query,
+)
+from kb_service.api.routes import webhooks as webhook_routes
+from kb_service.api.schemas import TextIngestIn  # referenced by the ingest route
+from kb_service.runtime import Runtime
+from kb_service.settings import Settings, load_settings
+
+API_PREFIX = "/api/v1"
+
+_ERRORS = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        401: "Missing, unknown or revoked API key",
+        403: "The key's role or organization does not allow this",
+        404: "No such object in your organization",
+        409: "Conflicts with the current state (or an in-flight Idempotency-Key)",
+        413: "The request body is too large",
+        422: "Invalid input, or an Idempotency-Key reused with another body",
+        429: "Rate limited",
+        500: "Internal error (no details are exposed)",
+    }.items()
+}
+
+
+def create_app(
+    *, settings: Settings | None = None, runtime: Runtime | None = None, start_workers: bool = True
+) -> FastAPI:
+    """The app. Given a `runtime`, the caller owns it; otherwise it is built at start-up."""
+    settings = runtime.settings if runtime else (settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or Runtime.build(settings)
+        app.state.runtime = rt
+        if owned and start_workers and rt.workers is None:
+            rt.start_workers()
+        # webhook delivery runs in-process under `serve`
+        if owned and start_workers and rt.settings.webhook_dispatcher_enabled:
+            rt.start_webhook_dispatcher()
+        # meeting indexing (live segments, ended meetings) runs under `serve` too
+        if owned and start_workers and rt.settings.meeting_indexer_enabled:
+            rt.start_meeting_indexer()
+        try:
+            yield
+        finally:
+            if owned:
+                rt.close()
+
+    app = FastAPI(
+        title="kb-service",
+        version=__version__,
+        description="Self-hostable knowledge base: ingest anything, answer with citations.",
+        lifespan=lifespan,
+        responses=_ERRORS,  # type: ignore[arg-type]
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    # per-key rate limits; idempotency sits inside the body cap and request ids
+    app.state.rate_limiter = RateLimiter(
+        per_second=settings.rate_limit_per_second,
+        burst=settings.rate_limit_burst,
+        enabled=settings.rate_limit_enabled,
+    )
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestIdMiddleware)
+
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_principal)])
+    api.include_router(knowledge_bases.router)
+    api.include_router(ingest_jobs.router)
+    api.include_router(identity.router)
+    api.include_router(webhook_routes.router)
+    api.include_router(query.router)  # /knowledge-bases/{id}/query, /search
+    api.include_router(projects.router)
+    api.include_router(meetings.router)
+    app.include_router(api)
+    # live meeting callbacks authenticate by signature, not by API key
+    app.include_router(meeting_callbacks.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    install_openapi(app, extra_models=[TextIngestIn])
+    return app

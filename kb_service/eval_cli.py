@@ -1,0 +1,259 @@
+"""`kb-service eval beir DIR` and `kb-service query --kb NAME "..."`.
+
+`eval beir` ingests a BEIR dataset (title + text of each corpus document as a JSON text
+record, `external_id` = the corpus id) through the real job pipeline into a throw-away
+knowledge base in a temporary `KB_DATA_DIR` (or `--data-dir`, reused when it already
+holds the dataset), runs every judged query of the split through the same service path
+as `/query` (hybrid, then dense-only and sparse-only), ranks documents by their best
+chunk, and prints nDCG@10, Recall@100 and MRR@10 as JSON. Fusion settings come from
+the usual `KB_RRF_*` variables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from kb_service.db.content import Document
+from kb_service.jobs.worker import WorkerPool, worker_identity
+from kb_service.runtime import Runtime
+from kb_service.services import ingestion, knowledge_bases
+from kb_service.services import search as search_service
+from kb_service.services.keys import get_or_create_organization
+from kb_service.settings import Settings, load_settings
+from retrieval.evaluation import BeirDataset, evaluate, load_beir
+from retrieval.search import SearchMode
+
+EVAL_ORG = "beir-eval"
+CHUNKS_PER_QUERY = 300  # deep enough to rank 100 distinct documents
+
+
+def open_kb(runtime: Runtime, name: str) -> tuple[str, str, bool]:
+    """(organization id, kb id, already populated) of the evaluation knowledge base."""
+    with runtime.db.session() as session:
+        org = get_or_create_organization(session, name=EVAL_ORG)
+        kb = knowledge_bases.kb_by_name(
+            session,
+            organization_id=org.id,
+            pipeline=runtime.pipeline,
+            name=name,
+            description="BEIR evaluation",
+        )
+        count = session.scalar(
+            select(func.count()).where(
+                Document.knowledge_base_id == kb.id, Document.status == "indexed"
+            )
+        )
+        return org.id, kb.id, bool(count)
+
+
+def ingest_dataset(runtime: Runtime, org_id: str, kb_id: str, dataset: BeirDataset) -> None:
+    """Ingest the corpus through the job pipeline, in this process, with a progress bar."""
+    docs = dataset.corpus
+    with runtime.db.session() as session:
+        for start in range(0, len(docs), ingestion.MAX_DOCUMENTS_PER_JOB):
+            ingestion.submit_ingest(
+                session,
+                organization_id=org_id,
+                kb_id=kb_id,
+                records=[
+                    ingestion.TextRecord(
+                        text=f"{d.title}\n\n{d.text}" if d.title else d.text,
+                        title=d.title or None,
+                        external_id=d.id,
+                    )
+                    for d in docs[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
+                ],
+            )
+    pool = WorkerPool(queue=runtime.queue, processor=runtime.processor, count=0, poll_seconds=1)
+    worker = worker_identity()
+    with tqdm(
+        total=-(-len(docs) // ingestion.MAX_DOCUMENTS_PER_JOB), unit="job", file=sys.stderr
+    ) as bar:
+        while pool.run_once(worker):
+            bar.update(1)
+
+
+def run_mode(
+    runtime: Runtime,
+    org_id: str,
+    kb_id: str,
+    queries: dict[str, str],
+    mode: SearchMode,
+    *,
+    settings: Settings | None = None,
+    diversify: bool = False,
+) -> tuple[dict[str, list[str]], float]:
+    """Ranked corpus ids per query, and the mean milliseconds per query."""
+    engine = search_service.build_query_engine(
+        settings or runtime.settings,
+        embedder=runtime.embedder,
+        sparse_encoder=runtime.pipeline.sparse_encoder,
+        index=runtime.index,
+    )
+    with runtime.db.session() as session:
+        external = dict(
+            session.execute(
+                select(Document.id, Document.external_id).where(Document.knowledge_base_id == kb_id)
+            ).all()
+        )
+        scope = search_service.kb_scope(
+            session,
+            organization_id=org_id,
+            kb_id=kb_id,
+            filters=search_service.QueryFilter(),
+        )
+        run: dict[str, list[str]] = {}
+        started = time.perf_counter()
+        for qid, text in queries.items():
+            passages = search_service.retrieve_live(
+                session,
+                retriever=engine.retriever,
+                scope=scope,
+                query=text,
+                top_k=CHUNKS_PER_QUERY,
+                mode=mode,
+                diversify=diversify,
+                timings=search_service.QueryTimings(),
+            )
+            ranked = (external.get(p.document_id or "") for p in passages)
+            run[qid] = list(dict.fromkeys(r for r in ranked if r))
+        elapsed = (time.perf_counter() - started) * 1000 / max(1, len(queries))
+    return run, elapsed
+
+
+def evaluate_beir(
+    directory: Path,
+    *,
+    split: str = "test",
+    data_dir: Path | None = None,
+    settings: Settings | None = None,
+    modes: tuple[SearchMode, ...] = (SearchMode.HYBRID, SearchMode.DENSE, SearchMode.SPARSE),
+) -> dict[str, Any]:
+    """Ingest (unless already there) and evaluate; the report `eval beir` prints."""
+    dataset = load_beir(directory, split)
+    base = settings or load_settings()
+    with ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kb-eval-")))
+        isolated = base.model_copy(
+            update={"data_dir": data_dir, "database_url": None, "qdrant_url": None}
+        )
+        runtime = Runtime.build(isolated)
+        stack.callback(runtime.close)
+        org_id, kb_id, populated = open_kb(runtime, directory.name)
+        started = time.perf_counter()
+        if not populated:
+            ingest_dataset(runtime, org_id, kb_id, dataset)
+        ingest_seconds = time.perf_counter() - started
+        queries = dataset.judged_queries
+        report: dict[str, Any] = {"dataset": directory.name, "split": split}
+        by_mode = {}
+        for mode in modes:
+            run, ms = run_mode(runtime, org_id, kb_id, queries, mode)
+            by_mode[mode.value] = {**evaluate(run, dataset.qrels), "ms_per_query": round(ms, 1)}
+        with runtime.db.session() as session:
+            counts = knowledge_bases.kb_counts(session, [kb_id])[kb_id]
+        report.update(by_mode[modes[0].value])
+        report.update(
+            {
+                "modes": by_mode,
+                "documents": counts[0],
+                "chunks": counts[1],
+                "queries": len(queries),
+                "ingest_seconds": round(ingest_seconds, 1),
+                "fusion": {
+                    "rrf_k": base.rrf_k,
+                    "dense_weight": base.rrf_dense_weight,
+                    "sparse_weight": base.rrf_sparse_weight,
+                    "prefetch_limit": max(
+                        base.prefetch_limit, search_service.fetch_size(CHUNKS_PER_QUERY)
+                    ),
+                },
+            }
+        )
+        return report
+
+
+def cmd_eval_beir(directory: Path, *, split: str, data_dir: Path | None) -> int:
+    if not directory.is_dir():
+        print(f"kb-service: {directory} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_beir(directory, split=split, data_dir=data_dir)
+    except FileNotFoundError as exc:
+        print(f"kb-service: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_query(
+    text: str, *, kb_name: str, org_name: str, top_k: int, mode: str, as_json: bool
+) -> int:
+    """Answer (or retrieve) from a knowledge base of the local data directory."""
+    runtime = Runtime.build(load_settings())
+    try:
+        with runtime.db.session() as session:
+            org = get_or_create_organization(session, name=org_name)
+            kb = knowledge_bases.find_kb_by_name(session, organization_id=org.id, name=kb_name)
+            if kb is None:
+                print(f"kb-service: no knowledge base named {kb_name!r} in {org_name!r}")
+                return 1
+            engine = search_service.build_query_engine(
+                runtime.settings,
+                embedder=runtime.embedder,
+                sparse_encoder=runtime.pipeline.sparse_encoder,
+                index=runtime.index,
+            )
+            org_id, kb_id = org.id, kb.id
+            result = search_service.run_query(
+                session,
+                engine=engine,
+                scope_of=lambda s: search_service.kb_scope(
+                    s, organization_id=org_id, kb_id=kb_id, filters=search_service.QueryFilter()
+                ),
+                query=text,
+                top_k=top_k,
+                answer=mode == "answer",
+                search_mode=SearchMode.HYBRID,
+                diversify=False,
+                answerer=None,
+                stream=False,
+            )
+    finally:
+        runtime.close()
+    answer = result.answer
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "answer": answer.text if answer else None,
+                    "answerer": answer.answerer if answer else None,
+                    "citations": [c.to_dict() for c in answer.citations] if answer else [],
+                    "chunks": [search_service.chunk_dict(p) for p in result.chunks],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if answer is not None:
+        print(answer.text + "\n")
+        for c in answer.citations:
+            page = f", p. {c.passage.page_number}" if c.passage.page_number else ""
+            print(
+                f"[{c.index}] {c.passage.title} ({c.passage.source}{page}) {c.char_start}-{c.char_end}"
+            )
+    else:
+        for rank, p in enumerate(result.chunks, start=1):
+            snippet = " ".join(p.text.split())[:160]
+            print(f"{rank:>3}. {p.score:.4f}  {p.title}: {snippet}")
+    return 0

@@ -1,0 +1,1 @@
+"""The durable ingest job queue and the workers that drain it."""

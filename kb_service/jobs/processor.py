@@ -1,0 +1,382 @@
+"""Processing one claimed ingest job: dedup, extract, chunk, embed, index, record.
+
+Items are prepared (parsed and chunked) ahead on a helper thread while the model
+embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several documents are embedded together
+so the model always gets full batches. Per item, the order of writes makes re-ingest
+atomic for searchers and every step safe to repeat after a crash:
+
+1. the item's target document id and version are fixed and committed;
+2. the new version's points are upserted (deterministic ids; searches ignore points
+   whose version is not the document's live version);
+3. one transaction swaps the chunk rows, bumps the document's live version and
+   marks the item done (fenced on the job lease);
+4. points of other versions of the document are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from ingest.documents import SourceFile
+from ingest.errors import IngestError
+from ingest.pipeline import ChunkingConfig, IngestPipeline, PreparedDocument, chunk_id, point_id
+from kb_service.db.base import new_id, utcnow
+from kb_service.db.content import Chunk, Document, KnowledgeBase
+from kb_service.db.database import Database
+from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.jobs.completion import finish_job
+from kb_service.jobs.prefetch import PrefetchBuffer
+from kb_service.jobs.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
+from retrieval.index import PointFilter, VectorIndex
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH_CHUNKS = 256
+# Parsed-and-chunked documents waiting for the model: enough to fill the next batch
+# while the current one is embedded.
+PREFETCH_CHUNKS = 2 * EMBED_BATCH_CHUNKS
+
+
+@dataclass
+class _Target:
+    item_id: str
+    document_id: str
+    version: int
+    existing: bool
+
+
+@dataclass
+class _Ready:
+    target: _Target
+    prepared: PreparedDocument | None
+    error: str | None
+
+
+class JobProcessor:
+    """Runs claimed jobs to completion with one shared pipeline and index."""
+
+    def __init__(
+        self, *, db: Database, queue: JobQueue, pipeline: IngestPipeline, index: VectorIndex
+    ) -> None:
+        self.db = db
+        self.queue = queue
+        self.pipeline = pipeline
+        self.index = index
+        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-prepare")
+
+    def process(self, job_id: str, worker_id: str) -> None:
+        with self.db.session() as session:
+            job = session.get(IngestJob, job_id)
+            assert job is not None
+            kb = session.get(KnowledgeBase, job.knowledge_base_id)
+            if job.attempts > MAX_ATTEMPTS or kb is None:
+                reason = (
+                    "The knowledge base was deleted before the job finished."
+                    if kb is None
+                    else f"The job was abandoned after {MAX_ATTEMPTS} attempts (workers kept dying)."
+                )
+                self._fail_remaining(session, job, reason)
+                self.queue.fence(session, job_id, worker_id)
+                finish_job(session, job)
+                return
+            config = ChunkingConfig(kb.chunk_max_tokens, kb.chunk_overlap_tokens)
+            organization_id = kb.organization_id
+            payload = {
+                "organization_id": organization_id,
+                "knowledge_base_id": kb.id,
+                "project_id": kb.project_id,
+            }
+            pending = session.scalars(
+                select(IngestItem.id)
+                .where(IngestItem.job_id == job_id, IngestItem.status == "pending")
+                .order_by(IngestItem.position)
+            ).all()
+        self._sweep_stale_versions(job_id)
+
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._heartbeat, args=(job_id, worker_id, stop), daemon=True
+        )
+        heartbeat.start()
+        try:
+            batch: list[_Ready] = []
+            for ready in self._prepared(pending, worker_id, config):
+                if ready.prepared is None:
+                    self._record_failure(job_id, worker_id, ready)
+                    continue
+                batch.append(ready)
+                if sum(len(r.prepared.chunks) for r in batch if r.prepared) >= EMBED_BATCH_CHUNKS:
+                    self._index_batch(job_id, worker_id, batch, payload)
+                    batch = []
+            self._index_batch(job_id, worker_id, batch, payload)
+            with self.db.session() as session:
+                self.queue.fence(session, job_id, worker_id)
+                job = session.get(IngestJob, job_id)
+                assert job is not None
+                finish_job(session, job)
+        finally:
+            stop.set()
+
+    # -- preparation (helper thread) -------------------------------------------------
+
+    def _prepared(
+        self, item_ids: Sequence[str], worker_id: str, config: ChunkingConfig
+    ) -> Iterator[_Ready]:
+        """Prepared items in order; parsing runs ahead of the model by PREFETCH_CHUNKS."""
+        buffer: PrefetchBuffer[_Ready] = PrefetchBuffer(PREFETCH_CHUNKS)
+        producer = self._prefetch.submit(self._produce, item_ids, worker_id, config, buffer)
+        try:
+            while (ready := buffer.get()) is not None:
+                yield ready
+            producer.result()  # a failure of the producer (e.g. LeaseLost) surfaces here
+        finally:
+            buffer.close()
+
+    def _produce(
+        self,
+        item_ids: Sequence[str],
+        worker_id: str,
+        config: ChunkingConfig,
+        buffer: PrefetchBuffer[_Ready],
+    ) -> None:
+        try:
+            for item_id in item_ids:
+                if buffer.closed:
+                    return
+                ready = self._prepare(item_id, worker_id, config)
+                if ready is not None:
+                    weight = len(ready.prepared.chunks) if ready.prepared else 1
+                    if not buffer.put(ready, weight):
+                        return
+        finally:
+            buffer.finish()
+
+    def _prepare(self, item_id: str, worker_id: str, config: ChunkingConfig) -> _Ready | None:
+        target = self._resolve_target(item_id, worker_id)
+        if target is None:  # unchanged content: nothing to do
+            return None
+        with self.db.session() as session:
+            item = session.get(IngestItem, item_id)
+            assert item is not None
+            filename, content, text, title = item.filename, item.content, item.text, item.title
+            media_type = item.media_type
+        try:
+            if text is not None:
+                prepared = self.pipeline.prepare_text(text, title, config)
+            else:
+                source = SourceFile(filename or "upload", content or b"", media_type)
+                prepared = self.pipeline.prepare_file(source, config)
+            if not prepared.chunks:
+                return _Ready(target, None, "The document contains no text to index.")
+            return _Ready(target, prepared, None)
+        except IngestError as exc:
+            return _Ready(target, None, str(exc))
+        except Exception:
+            log.exception("unexpected failure preparing item %s", item_id)
+            return _Ready(target, None, "The document could not be processed (internal error).")
+
+    def _resolve_target(self, item_id: str, worker_id: str) -> _Target | None:
+        """Dedup and versioning: which document (and version) this item becomes."""
+        with self.db.session() as session:
+            item = session.get(IngestItem, item_id)
+            assert item is not None
+            job = session.get(IngestJob, item.job_id)
+            assert job is not None
+            kb_id = job.knowledge_base_id
+            same_content = session.scalars(
+                select(Document).where(
+                    Document.knowledge_base_id == kb_id,
+                    Document.content_hash == item.content_hash,
+                    Document.status == "indexed",
+                )
+            ).first()
+            if same_content is not None:
+                item.status = "unchanged"
+                item.document_id = same_content.id
+                item.document_version = same_content.version
+                item.content = None
+                job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
+                self.queue.fence(session, job.id, worker_id)
+                return None
+            twin = session.scalars(
+                select(IngestItem).where(
+                    IngestItem.job_id == item.job_id,
+                    IngestItem.position < item.position,
+                    IngestItem.content_hash == item.content_hash,
+                    IngestItem.status != "failed",
+                    IngestItem.document_id.is_not(None),
+                )
+            ).first()
+            if twin is not None:  # the same bytes twice in one job: index them once
+                item.status, item.content = "unchanged", None
+                item.document_id, item.document_version = twin.document_id, twin.document_version
+                job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
+                self.queue.fence(session, job.id, worker_id)
+                return None
+            identity = (
+                Document.external_id == item.external_id
+                if item.external_id
+                else Document.source == (item.source_url or item.filename)
+            )
+            existing = session.scalars(
+                select(Document).where(Document.knowledge_base_id == kb_id, identity)
+            ).first()
+            if existing is not None:
+                item.document_id, item.document_version = existing.id, existing.version + 1
+            elif item.document_id is None:
+                item.document_id, item.document_version = new_id("doc"), 1
+            return _Target(
+                item.id, item.document_id, item.document_version or 1, existing is not None
+            )
+
+    # -- indexing (worker thread) ----------------------------------------------------
+
+    def _index_batch(
+        self, job_id: str, worker_id: str, batch: list[_Ready], payload: Mapping[str, Any]
+    ) -> None:
+        if not batch:
+            return
+        drafts = [c for r in batch if r.prepared for c in r.prepared.chunks]
+        vectors = self.pipeline.embed(drafts)
+        offset = 0
+        for ready in batch:
+            assert ready.prepared is not None
+            chunks = ready.prepared.chunks
+            target = ready.target
+            extracted = ready.prepared.extracted
+            points = self.pipeline.points(
+                chunks,
+                vectors,
+                offset=offset,
+                document_id=target.document_id,
+                version=target.version,
+                payload={
+                    **payload,
+                    "source_type": extracted.source_type,
+                    "created_at": utcnow().timestamp(),
+                },
+            )
+            offset += len(chunks)
+            self.index.upsert(points)
+            self._commit_document(job_id, worker_id, ready)
+            self.index.delete(
+                PointFilter.where(document_id=target.document_id).and_not("version", target.version)
+            )
+
+    def _commit_document(self, job_id: str, worker_id: str, ready: _Ready) -> None:
+        assert ready.prepared is not None
+        target, extracted, chunks = ready.target, ready.prepared.extracted, ready.prepared.chunks
+        with self.db.session() as session:
+            self.queue.fence(session, job_id, worker_id)
+            item = session.get(IngestItem, target.item_id)
+            job = session.get(IngestJob, job_id)
+            assert item is not None and job is not None
+            document = session.get(Document, target.document_id)
+            now = utcnow()
+            if document is None:
+                document = Document(
+                    id=target.document_id,
+                    organization_id=job.organization_id,
+                    knowledge_base_id=job.knowledge_base_id,
+                    created_at=now,
+                )
+                session.add(document)
+            document.title = item.title or extracted.title or (item.filename or "Untitled")
+            document.source = item.source_url or item.filename or document.title
+            document.source_url = item.source_url
+            document.source_type = extracted.source_type
+            document.external_id = item.external_id
+            document.content_hash = item.content_hash
+            document.version = target.version
+            document.status = "indexed"
+            document.error = None
+            document.chunk_count = len(chunks)
+            document.char_count = len(extracted.text)
+            document.text = extracted.text
+            document.metadata_ = {**extracted.metadata, **(item.metadata_ or {})}
+            document.updated_at = now
+            session.execute(delete(Chunk).where(Chunk.document_id == target.document_id))
+            for draft in chunks:
+                pid = point_id(target.document_id, target.version, draft.ordinal)
+                session.add(
+                    Chunk(
+                        id=chunk_id(pid),
+                        point_id=pid,
+                        document_id=target.document_id,
+                        knowledge_base_id=job.knowledge_base_id,
+                        organization_id=job.organization_id,
+                        ordinal=draft.ordinal,
+                        text=draft.text,
+                        char_start=draft.char_start,
+                        char_end=draft.char_end,
+                        token_count=draft.token_count,
+                        page_number=draft.page_number,
+                        section=list(draft.section),
+                        # ordinal order == (created_at, id) order, for keyset paging
+                        created_at=now + timedelta(microseconds=draft.ordinal),
+                    )
+                )
+            item.status = "indexed"
+            item.chunk_count = len(chunks)
+            item.content = None
+            job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
+            job.chunks_indexed = IngestJob.chunks_indexed + len(chunks)  # type: ignore[assignment]
+
+    def _record_failure(self, job_id: str, worker_id: str, ready: _Ready) -> None:
+        with self.db.session() as session:
+            self.queue.fence(session, job_id, worker_id)
+            item = session.get(IngestItem, ready.target.item_id)
+            job = session.get(IngestJob, job_id)
+            assert item is not None and job is not None
+            item.status = "failed"
+            item.error = ready.error
+            item.content = None
+            if not ready.target.existing:
+                item.document_id = None
+                item.document_version = None
+            job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
+
+    def _fail_remaining(self, session, job: IngestJob, reason: str) -> None:  # type: ignore[no-untyped-def]
+        items = session.scalars(
+            select(IngestItem).where(IngestItem.job_id == job.id, IngestItem.status == "pending")
+        ).all()
+        for item in items:
+            item.status, item.error, item.content = "failed", reason, None
+            job.documents_done += 1
+        job.error = reason
+
+    def _sweep_stale_versions(self, job_id: str) -> None:
+        """After a crash between commit and cleanup, drop the superseded versions' points."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Document.id, Document.version)
+                .join(IngestItem, IngestItem.document_id == Document.id)
+                .where(IngestItem.job_id == job_id, IngestItem.status == "indexed")
+            ).all()
+        for document_id, version in rows:
+            self.index.delete(
+                PointFilter.where(document_id=document_id).and_not("version", version)
+            )
+
+    def _heartbeat(self, job_id: str, worker_id: str, stop: threading.Event) -> None:
+        interval = self.queue.lease.total_seconds() / 3
+        while not stop.wait(interval):
+            try:
+                if not self.queue.renew(job_id, worker_id):
+                    return
+            except Exception:  # a transient database error must not kill the heartbeat
+                log.warning("lease renewal failed for %s", job_id, exc_info=True)
+
+    def close(self) -> None:
+        self._prefetch.shutdown(wait=True)
+
+
+__all__ = ["JobProcessor", "LeaseLost"]

@@ -1,0 +1,144 @@
+"""The composition root: builds the service's parts from settings, or takes ready ones.
+
+Tests inject their own index or embedder; `serve` and `worker` build everything from
+`KB_*` settings. The model is loaded once here and shared by every thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ingest.pipeline import IngestPipeline
+from kb_service.db.database import Database
+from kb_service.jobs.processor import JobProcessor
+from kb_service.jobs.queue import JobQueue
+from kb_service.jobs.worker import WorkerPool
+from kb_service.services.meeting_indexer import MeetingIndexer
+from kb_service.settings import ConfigurationError, Settings
+from kb_service.webhooks.dispatcher import WebhookDispatcher
+from retrieval.embedding import Embedder, load_embedder
+from retrieval.index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+def build_index(settings: Settings, dimension: int) -> VectorIndex:
+    """Qdrant server when `KB_QDRANT_URL` is set, else the embedded Qdrant Edge shard."""
+    if settings.qdrant_url:
+        from retrieval.index.server import QdrantServerIndex
+
+        return QdrantServerIndex.connect(
+            url=settings.qdrant_url,
+            api_key=settings.qdrant_api_key,
+            collection=settings.qdrant_collection,
+            dimension=dimension,
+        )
+    from retrieval.index.edge import EdgeVectorIndex
+
+    return EdgeVectorIndex(settings.qdrant_edge_path, dimension)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    embedder: Embedder
+    index: VectorIndex
+    pipeline: IngestPipeline
+    queue: JobQueue
+    processor: JobProcessor
+    workers: WorkerPool | None = None
+    dispatcher: WebhookDispatcher | None = None
+    meeting_indexer: MeetingIndexer | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        index: VectorIndex | None = None,
+        migrate: bool = True,
+    ) -> Runtime:
+        db = Database(settings.resolved_database_url)
+        if migrate:
+            db.migrate()
+        embedder = embedder or load_embedder(
+            settings.embedding_model, settings.embedding_batch_size
+        )
+        index = index or build_index(settings, embedder.dimension)
+        if index.dimension != embedder.dimension:
+            raise ConfigurationError(
+                f"The vector index holds {index.dimension}-dimensional vectors but the embedding "
+                f"model produces {embedder.dimension}: KB_EMBEDDING_MODEL changed? Use a new "
+                "KB_QDRANT_COLLECTION or KB_DATA_DIR."
+            )
+        pipeline = IngestPipeline(embedder=embedder)
+        queue = JobQueue(db, settings.job_lease_seconds)
+        processor = JobProcessor(db=db, queue=queue, pipeline=pipeline, index=index)
+        return cls(settings, db, embedder, index, pipeline, queue, processor)
+
+    def start_workers(self, count: int | None = None) -> WorkerPool:
+        count = self.settings.in_process_workers if count is None else count
+        self.workers = WorkerPool(
+            queue=self.queue,
+            processor=self.processor,
+            count=count,
+            poll_seconds=self.settings.worker_poll_seconds,
+        )
+        self.workers.start()
+        return self.workers
+
+    # -- webhook delivery --
+    def start_webhook_dispatcher(self) -> WebhookDispatcher:
+        settings = self.settings
+        self.dispatcher = WebhookDispatcher(
+            self.db,
+            timeout=settings.webhook_timeout_seconds,
+            concurrency=settings.webhook_concurrency,
+            poll_seconds=settings.webhook_poll_seconds,
+            allow_private=settings.webhook_allow_private,
+        )
+        self.dispatcher.start()
+        return self.dispatcher
+
+    def webhooks_due(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.notify()
+
+    # -- meeting indexing (live segments and ended meetings) --
+    def start_meeting_indexer(self) -> MeetingIndexer:
+        self.meeting_indexer = MeetingIndexer(
+            db=self.db,
+            pipeline=self.pipeline,
+            index=self.index,
+            poll_seconds=self.settings.meeting_poll_seconds,
+            lease_seconds=self.settings.meeting_lease_seconds,
+            on_event=self.webhooks_due,
+        )
+        self.meeting_indexer.start()
+        return self.meeting_indexer
+
+    def meetings_changed(self) -> None:
+        if self.meeting_indexer is not None:
+            self.meeting_indexer.notify()
+
+    def job_queued(self) -> None:
+        if self.workers is not None:
+            self.workers.notify()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.workers is not None:
+            self.workers.stop()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        if self.meeting_indexer is not None:
+            self.meeting_indexer.stop()
+        self.processor.close()
+        self.index.close()
+        self.db.dispose()

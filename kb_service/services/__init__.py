@@ -1,0 +1,1 @@
+"""Service functions: what routers and the CLI call. Keyword-only, no HTTP."""

@@ -1,0 +1,142 @@
+"""Idempotency records: claim a key, complete it with the response, replay it, purge it.
+
+`claim` is a write first (delete the key's expired record, then INSERT .. ON CONFLICT
+DO NOTHING), so on SQLite it takes the write lock before reading and on PostgreSQL
+the insert waits for a concurrent claim of the same key to commit: of any number of
+simultaneous requests with one key, exactly one gets `Claimed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from kb_service.db.base import new_id
+from kb_service.db.database import Database
+from kb_service.db.idempotency import IdempotencyRecord
+from kb_service.errors import InvalidInput
+
+# An in-flight record this old belonged to a process that died mid-request: take it over.
+STALE_IN_FLIGHT = timedelta(minutes=5)
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The key was first used with another method, path or body."""
+
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class InFlight:
+    """The first request with this key is still running."""
+
+
+Claim = Claimed | Replay | InFlight
+
+
+def claim(
+    db: Database,
+    *,
+    organization_id: str,
+    key: str,
+    method: str,
+    path: str,
+    request_hash: str,
+    now: datetime,
+    ttl: timedelta,
+) -> Claim:
+    """Claim `key` for this request, or say what to do instead. Raises `IdempotencyKeyReused`."""
+    same_key = (IdempotencyRecord.organization_id == organization_id) & (
+        IdempotencyRecord.key == key
+    )
+    with db.session() as session:
+        session.execute(
+            delete(IdempotencyRecord).where(
+                same_key,
+                (IdempotencyRecord.expires_at <= now)
+                | (
+                    (IdempotencyRecord.state == "in_flight")
+                    & (IdempotencyRecord.created_at <= now - STALE_IN_FLIGHT)
+                ),
+            )
+        )
+        insert = pg_insert if not db.is_sqlite else sqlite_insert
+        record_id = new_id("idem")
+        values: dict[str, Any] = {
+            "id": record_id,
+            "organization_id": organization_id,
+            "key": key,
+            "method": method,
+            "path": path,
+            "request_hash": request_hash,
+            "state": "in_flight",
+            "created_at": now,
+            "expires_at": now + ttl,
+        }
+        inserted = session.execute(
+            insert(IdempotencyRecord)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["organization_id", "key"])
+            .returning(IdempotencyRecord.id)
+        ).first()
+        if inserted is not None:
+            return Claimed(record_id)
+        record = session.scalars(select(IdempotencyRecord).where(same_key)).one()
+        if (record.method, record.path, record.request_hash) != (method, path, request_hash):
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request; "
+                "use a new key for a new request.",
+                errors=[
+                    {"field": "Idempotency-Key", "message": "key reused", "type": "value_error"}
+                ],
+            )
+        if record.state != "completed":
+            return InFlight()
+        assert record.response_status is not None and record.response_body is not None
+        return Replay(
+            record.response_status,
+            [(str(k), str(v)) for k, v in record.response_headers or []],
+            record.response_body,
+        )
+
+
+def complete(
+    db: Database, record_id: str, *, status: int, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    with db.session() as session:
+        record = session.get(IdempotencyRecord, record_id)
+        if record is not None:
+            record.state = "completed"
+            record.response_status = status
+            record.response_headers = [list(h) for h in headers]
+            record.response_body = body
+
+
+def release(db: Database, record_id: str) -> None:
+    """Forget a claim whose request failed (5xx, 429, crash): the client may try again."""
+    with db.session() as session:
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+
+def purge_expired(db: Database, *, now: datetime) -> int:
+    with db.session() as session:
+        result = session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,130 @@
+"""Submitting ingest jobs: uploads and JSON text records become durable job items."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb_service.db.base import utcnow
+from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.errors import InvalidInput, NotFound
+from kb_service.services.knowledge_bases import get_kb
+
+MAX_DOCUMENTS_PER_JOB = 1000
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str | None
+    content: bytes
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    text: str
+    title: str | None = None
+    source_url: str | None = None
+    external_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path component, without control or reserved characters, at most 255 chars.
+
+    "../../etc/passwd" becomes "passwd"; "C:\\x\\report.pdf" becomes "report.pdf".
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").split("/")[-1]
+    name = _UNSAFE.sub("", name).strip().lstrip(".").strip()
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 250 - len(ext)] + dot + ext) if dot and len(ext) < 10 else name[:255]
+    return name or "upload"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def submit_ingest(
+    session: Session,
+    *,
+    organization_id: str,
+    kb_id: str,
+    uploads: list[Upload] = (),  # type: ignore[assignment]
+    records: list[TextRecord] = (),  # type: ignore[assignment]
+    metadata: dict[str, Any] | None = None,
+) -> IngestJob:
+    """Queue one job for all the given sources; the bytes are stored with the job."""
+    kb = get_kb(session, organization_id=organization_id, kb_id=kb_id)
+    total = len(uploads) + len(records)
+    if total == 0:
+        raise InvalidInput("Send at least one file or text document to ingest.")
+    if total > MAX_DOCUMENTS_PER_JOB:
+        raise InvalidInput(
+            f"One job takes at most {MAX_DOCUMENTS_PER_JOB} documents; split the upload."
+        )
+    now = utcnow()
+    job = IngestJob(
+        organization_id=organization_id,
+        knowledge_base_id=kb.id,
+        status="queued",
+        documents_total=total,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    shared = metadata or {}
+    position = 0
+    for upload in uploads:
+        session.add(
+            IngestItem(
+                job_id=job.id,
+                position=position,
+                filename=safe_filename(upload.filename),
+                media_type=upload.media_type,
+                metadata_=dict(shared),
+                content=upload.content,
+                content_hash=_sha256(upload.content),
+            )
+        )
+        position += 1
+    for record in records:
+        session.add(
+            IngestItem(
+                job_id=job.id,
+                position=position,
+                title=record.title,
+                source_url=record.source_url,
+                external_id=record.external_id,
+                filename=None,
+                metadata_={**shared, **record.metadata},
+                text=record.text,
+                content_hash=_sha256(record.text.encode()),
+            )
+        )
+        position += 1
+    return job
+
+
+def get_job(session: Session, *, organization_id: str, job_id: str) -> IngestJob:
+    job = session.get(IngestJob, job_id)
+    if job is None or job.organization_id != organization_id:
+        raise NotFound.of("ingest job", job_id)
+    return job
+
+
+def job_items(session: Session, *, job_id: str) -> list[IngestItem]:
+    return list(
+        session.scalars(
+            select(IngestItem).where(IngestItem.job_id == job_id).order_by(IngestItem.position)
+        ).all()
+    )

@@ -1,0 +1,304 @@
+"""The meeting indexer: makes live segments searchable and indexes ended meetings.
+
+Two background threads per process (started by `serve` and `worker`), both driven by
+SQL, so nothing is lost on a restart: work is whatever the meetings table says.
+- live: meetings with `pending_segments`; their new segments are laid out after the
+  already-indexed ones and written as points of the meeting's current version (a late,
+  out-of-order segment re-lays out the segments after it, whose points are rewritten).
+- final: `ended` meetings; the whole transcript is re-chunked by speaker turns and
+  written at `index_version + 1`; then one transaction flips the version, marks the
+  meeting `indexed` and records `meeting.indexed` in the outbox; then the points of
+  every other version are deleted (`stale_points` marks a crash in between, swept later).
+A meeting is claimed under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so
+several processes share the work; a failing final index is retried with backoff and
+marked `failed` after MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ingest.chunking import ModelWindow
+from ingest.pipeline import IngestPipeline
+from ingest.tokens import load_encoding
+from ingest.transcripts import SegmentSpan, TranscriptChunker, layout
+from kb_service.db.base import utcnow
+from kb_service.db.database import Database
+from kb_service.db.events import record_event
+from kb_service.db.meetings import Meeting, MeetingSegment
+from kb_service.jobs.worker import worker_identity
+from kb_service.services import meeting_leases as leases
+from kb_service.services.meeting_points import (
+    MeetingChunk,
+    base_payload,
+    embed,
+    final_chunks,
+    live_chunks,
+    meeting_points,
+)
+from kb_service.services.meetings import load_segments, meeting_writes
+from kb_service.threads import lower_current_thread_priority
+from retrieval.index import PointFilter, VectorIndex
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 128
+LIVE_BATCH_MEETINGS = 32
+LIVE_BATCH_SEGMENTS = 512
+
+
+@dataclass(frozen=True)
+class _LiveWork:
+    """New segments of one live meeting, laid out and cut into pieces, to embed."""
+
+    meeting_id: str
+    version: int
+    base: dict[str, object]
+    spans: list[SegmentSpan]
+    chunks: list[MeetingChunk]
+
+
+class MeetingIndexer:
+    """Background indexing of meetings (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        pipeline: IngestPipeline,
+        index: VectorIndex,
+        poll_seconds: float = 0.2,
+        lease_seconds: float = 60.0,
+        on_event: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.pipeline = pipeline
+        self.index = index
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.on_event = on_event or (lambda: None)
+        embedder = pipeline.embedder
+        window = ModelWindow(limit=embedder.max_tokens, count=embedder.count_tokens)
+        self.chunker = TranscriptChunker(
+            pipeline.default_chunking().max_tokens, load_encoding(), window
+        )
+        self._stop = threading.Event()
+        self._wake = {kind: threading.Event() for kind in leases.WORK}
+        self._threads: list[threading.Thread] = []
+        self.worker_id = worker_identity()
+
+    def start(self) -> None:
+        for kind in leases.WORK:
+            thread = threading.Thread(
+                target=self._run, args=(kind,), name=f"kb-meetings-{kind}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def notify(self) -> None:
+        """Segments arrived or a meeting ended: work now instead of at the next poll."""
+        for wake in self._wake.values():
+            wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.notify()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _run(self, kind: str) -> None:
+        lower_current_thread_priority()
+        while not self._stop.is_set():
+            try:
+                if self.run_once(kind):
+                    continue
+            except Exception:
+                log.exception("meeting indexer (%s) failed; the lease will expire", kind)
+            self._wake[kind].wait(self.poll_seconds)
+            self._wake[kind].clear()
+
+    def run_once(self, kind: str) -> bool:
+        """Claim and index one batch of meetings of `kind`; False when there was none."""
+        claimed = leases.claim(
+            self.db,
+            kind=kind,
+            owner=self._owner(kind),
+            lease=self.lease,
+            limit=LIVE_BATCH_MEETINGS if kind == "live" else 1,
+        )
+        if kind == "live":
+            self._index_live(claimed)
+        for meeting_id in claimed if kind == "final" else ():
+            try:
+                self._index_final(meeting_id)
+            except Exception as exc:
+                log.exception("indexing meeting %s failed", meeting_id)
+                leases.record_failure(self.db, meeting_id, exc, final=True)
+        return bool(claimed)
+
+    # -- live segments ----------------------------------------------------------------
+
+    def _index_live(self, meeting_ids: list[str]) -> None:
+        """New segments of many meetings, embedded in one model call (the bottleneck)."""
+        works: list[_LiveWork] = []
+        for meeting_id in meeting_ids:
+            try:
+                work = self._prepare_live(meeting_id)
+            except Exception as exc:
+                log.exception("preparing live segments of %s failed", meeting_id)
+                leases.record_failure(self.db, meeting_id, exc, final=False)
+                continue
+            if work is not None:
+                works.append(work)
+        if not works:
+            return
+        started = time.perf_counter()
+        try:
+            vectors = embed(self.pipeline, [c for w in works for c in w.chunks])
+            offset, points = 0, []
+            for w in works:
+                points += meeting_points(
+                    w.chunks,
+                    vectors,
+                    offset=offset,
+                    meeting_id=w.meeting_id,
+                    version=w.version,
+                    base=w.base,
+                )
+                offset += len(w.chunks)
+            embedded = time.perf_counter()
+            self.index.upsert(points)
+        except Exception as exc:
+            log.exception("indexing live segments failed")
+            for w in works:
+                leases.record_failure(self.db, w.meeting_id, exc, final=False)
+            return
+        with meeting_writes(self.db), self.db.session() as session:  # one short write
+            for w in works:
+                held = leases.held(session, self.db, w.meeting_id, self._owner("live"))
+                if held is None:
+                    continue  # the lease was lost; its new owner redoes this (same ids)
+                leases.store_offsets(session, w.meeting_id, w.spans)
+                held.transcript_chars = max(held.transcript_chars, w.spans[-1].char_end)
+                leases.release(held)
+        log.debug(
+            "live pass: %d meetings, %d points; embed %.0f ms, upsert+commit %.0f ms",
+            len(works),
+            len(points),
+            (embedded - started) * 1000,
+            (time.perf_counter() - embedded) * 1000,
+        )
+
+    def _prepare_live(self, meeting_id: str) -> _LiveWork | None:
+        with self.db.session() as session:
+            meeting = session.get(Meeting, meeting_id)
+            assert meeting is not None
+            first_pending = session.scalar(
+                select(func.min(MeetingSegment.sequence)).where(
+                    MeetingSegment.meeting_id == meeting_id, MeetingSegment.indexed.is_(False)
+                )
+            )
+            if first_pending is not None:
+                previous = session.execute(
+                    select(MeetingSegment.char_end, MeetingSegment.speaker)
+                    .where(
+                        MeetingSegment.meeting_id == meeting_id,
+                        MeetingSegment.sequence < first_pending,
+                    )
+                    .order_by(MeetingSegment.sequence.desc())
+                    .limit(1)
+                ).first()
+                tail = load_segments(
+                    session, meeting_id, from_sequence=first_pending, limit=LIVE_BATCH_SEGMENTS
+                )
+                version, base = meeting.index_version, base_payload(meeting)
+        if first_pending is None:
+            with meeting_writes(self.db), self.db.session() as session:
+                held = leases.held(session, self.db, meeting_id, self._owner("live"))
+                if held is not None:
+                    leases.release(held)
+            return None
+        start, speaker = (int(previous[0] or 0), previous[1]) if previous else (0, None)
+        laid = layout(tail, start=start, previous_speaker=speaker)
+        pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
+        chunks = live_chunks(laid.spans, [s.text for s in tail], pieces)
+        return _LiveWork(meeting_id, version, base, laid.spans, chunks)
+
+    # -- ended meetings ---------------------------------------------------------------
+
+    def _index_final(self, meeting_id: str) -> None:
+        with self.db.session() as session:
+            meeting = session.get(Meeting, meeting_id)
+            assert meeting is not None
+            if meeting.status != "ended":  # only stale points to sweep
+                version = meeting.index_version
+                sweep_only = True
+            else:
+                segments = load_segments(session, meeting_id)
+                version, base = meeting.index_version + 1, base_payload(meeting)
+                sweep_only = False
+        if sweep_only:
+            self._sweep(meeting_id, version)
+            return
+        transcript = layout(segments)
+        chunks = final_chunks(self.chunker.run(transcript.text, transcript.spans))
+        # Leftovers of an interrupted attempt at this version would outlive the flip.
+        self.index.delete(PointFilter.where(meeting_id=meeting_id, version=version))
+        for at in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[at : at + EMBED_BATCH]
+            vectors = embed(self.pipeline, batch)
+            self.index.upsert(
+                meeting_points(
+                    batch, vectors, offset=0, meeting_id=meeting_id, version=version, base=base
+                )
+            )
+        with meeting_writes(self.db), self.db.session() as session:
+            held = leases.held(session, self.db, meeting_id, self._owner("final"))
+            if held is None:
+                return
+            if held.status != "ended" or held.segment_count != len(segments):
+                leases.release(held)  # a late segment arrived: index again
+                return
+            leases.store_offsets(session, meeting_id, transcript.spans)
+            held.index_version = version
+            held.status = "indexed"
+            held.chunk_count = len(chunks)
+            held.transcript_chars = len(transcript.text)
+            held.indexed_at = utcnow()
+            held.error = None
+            held.stale_points = True
+            record_event(
+                session,
+                organization_id=held.organization_id,
+                type="meeting.indexed",
+                data={
+                    "meeting_id": held.id,
+                    "project_id": held.project_id,
+                    "source_id": held.source_id,
+                    "external_id": held.external_id,
+                    "title": held.title,
+                    "version": version,
+                    "segment_count": len(segments),
+                    "chunk_count": len(chunks),
+                    "participants": list(held.participants or []),
+                },
+            )
+            leases.release(held)
+        self.on_event()
+        self._sweep(meeting_id, version)
+
+    def _sweep(self, meeting_id: str, version: int) -> None:
+        """Delete the points of every version but the live one."""
+        self.index.delete(PointFilter.where(meeting_id=meeting_id).and_not("version", version))
+        leases.release_final(self.db, meeting_id, self._owner("final"), version)
+
+    def _owner(self, kind: str) -> str:
+        return f"{self.worker_id}:{kind}"

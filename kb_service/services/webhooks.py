@@ -1,0 +1,125 @@
+"""Webhook endpoints and their deliveries: create, list, delete, rotate, retry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb_service.db.base import utcnow
+from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
+from kb_service.errors import Conflict, InvalidInput, NotFound
+from kb_service.webhooks.signing import new_secret
+from kb_service.webhooks.urls import check_url
+
+EVENT_TYPES = (
+    "kb.ingest.completed",
+    "kb.ingest.failed",
+    "document.deleted",
+    "kb.deleted",
+    "meeting.indexed",
+)
+# After a rotation the old secret keeps signing alongside the new one for this long.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def _check_event_types(event_types: list[str]) -> list[str]:
+    unknown = sorted(set(event_types) - {*EVENT_TYPES, "*"})
+    if unknown or not event_types:
+        message = (
+            f"Unknown event types {', '.join(unknown)}; subscribe to any of "
+            f"{', '.join(EVENT_TYPES)} or '*'."
+            if unknown
+            else "Subscribe to at least one event type, or '*'."
+        )
+        raise InvalidInput(
+            message, errors=[{"field": "event_types", "message": message, "type": "value_error"}]
+        )
+    return sorted(set(event_types))
+
+
+def create_webhook(
+    session: Session,
+    *,
+    organization_id: str,
+    url: str,
+    event_types: list[str],
+    description: str | None,
+    allow_private: bool,
+) -> Webhook:
+    """A new endpoint with a fresh `whsec_` secret (the caller shows it once)."""
+    check_url(url, allow_private=allow_private)
+    hook = Webhook(
+        organization_id=organization_id,
+        url=url,
+        description=description,
+        event_types=_check_event_types(event_types),
+        secret=new_secret(),
+        created_at=utcnow(),
+    )
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def get_webhook(session: Session, *, organization_id: str, webhook_id: str) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None or hook.organization_id != organization_id:
+        raise NotFound.of("webhook", webhook_id)
+    return hook
+
+
+def delete_webhook(session: Session, *, organization_id: str, webhook_id: str) -> None:
+    """Delete the endpoint with its deliveries; nothing more is sent to it."""
+    session.delete(get_webhook(session, organization_id=organization_id, webhook_id=webhook_id))
+
+
+def rotate_secret(session: Session, *, organization_id: str, webhook_id: str) -> Webhook:
+    """A new secret; the current one keeps signing alongside it for 24 h."""
+    hook = get_webhook(session, organization_id=organization_id, webhook_id=webhook_id)
+    hook.previous_secret = hook.secret
+    hook.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    hook.secret = new_secret()
+    return hook
+
+
+def get_delivery(
+    session: Session, *, organization_id: str, webhook_id: str, delivery_id: str
+) -> WebhookDelivery:
+    get_webhook(session, organization_id=organization_id, webhook_id=webhook_id)
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.webhook_id != webhook_id:
+        raise NotFound.of("delivery", delivery_id)
+    return delivery
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+    found: dict[str, list[DeliveryAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        for attempt in session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(delivery_ids))
+            .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.number)
+        ):
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def retry_delivery(
+    session: Session, *, organization_id: str, webhook_id: str, delivery_id: str
+) -> WebhookDelivery:
+    """Attempt the delivery again now (a dead-lettered one gets one more attempt)."""
+    delivery = get_delivery(
+        session, organization_id=organization_id, webhook_id=webhook_id, delivery_id=delivery_id
+    )
+    hook = session.get(Webhook, webhook_id)
+    assert hook is not None
+    if hook.disabled_at is not None:
+        raise Conflict(f"The webhook is disabled ({hook.disabled_reason}); create a new one.")
+    if delivery.status == "delivering":
+        raise Conflict("The delivery is being attempted right now.")
+    delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    return delivery

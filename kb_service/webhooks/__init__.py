@@ -1,0 +1,1 @@
+"""Webhook delivery: outbox fan-out, Standard Webhooks signing, the retrying dispatcher."""

@@ -1,0 +1,171 @@
+"""The webhook dispatcher: fans the outbox out and delivers due deliveries concurrently.
+
+One loop thread polls (every KB_WEBHOOK_POLL_SECONDS, or at once after `notify`):
+fan out new events, then claim as many due deliveries as there are free sender
+threads (KB_WEBHOOK_CONCURRENCY). A claim is a lease (`delivering` until
+`lease_expires_at`); a dispatcher that dies mid-attempt leaves its claims to expire,
+and any dispatcher (after a restart, or another process) claims them again. Nothing
+is lost, and an event may be delivered twice (at-least-once; same `webhook-id`).
+
+A receiver that hangs holds one sender thread for at most the timeout
+(KB_WEBHOOK_TIMEOUT_SECONDS, 10 s); the others keep delivering meanwhile. Under
+`serve` the dispatcher runs in-process; `kb-service worker` runs one too; on
+PostgreSQL any number of them share the work (`FOR UPDATE SKIP LOCKED`).
+
+`clock` and `rng` are injectable so the retry schedule can be tested without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import and_, or_, select, update
+
+from kb_service.db.base import utcnow
+from kb_service.db.database import Database
+from kb_service.db.webhooks import WebhookDelivery
+from kb_service.jobs.worker import worker_identity
+from kb_service.webhooks.delivery import USER_AGENT, attempt_delivery
+from kb_service.webhooks.outbox import fan_out
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        timeout: float = 10.0,
+        concurrency: int = 16,
+        poll_seconds: float = 0.2,
+        allow_private: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.allow_private = allow_private
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.owner = worker_identity()
+        # A lease outlives one attempt (timeout) with a margin for recording it; after
+        # that the delivery is presumed orphaned by a dead dispatcher and claimed again.
+        self.lease = timedelta(seconds=timeout * 2 + 5)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=concurrency * 2),
+        )
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kb-webhook")
+        self._inflight: set[Future[str | None]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kb-webhook-dispatcher", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Something may be due now (an event was written, a retry was requested)."""
+        self._wake.set()
+
+    def run_once(self, *, wait: bool = True) -> int:
+        """Fan out and start every due delivery there is room for; the number started."""
+        with self.db.session() as session:
+            fan_out(session, now=self.clock(), is_sqlite=self.db.is_sqlite)
+        with self._lock:
+            self._inflight = {f for f in self._inflight if not f.done()}
+            room = self.concurrency - len(self._inflight)
+        claimed = self._claim(room) if room > 0 else []
+        futures = [self._pool.submit(self._attempt, delivery_id) for delivery_id in claimed]
+        with self._lock:
+            self._inflight.update(futures)
+        if wait:
+            wait_for(futures)
+        return len(claimed)
+
+    def _attempt(self, delivery_id: str) -> str | None:
+        try:
+            return attempt_delivery(
+                self.db,
+                delivery_id,
+                owner=self.owner,
+                client=self._client,
+                clock=self.clock,
+                rng=self.rng,
+                allow_private=self.allow_private,
+            )
+        except Exception:
+            log.exception("delivery %s failed unexpectedly; its lease will expire", delivery_id)
+            return None
+        finally:
+            self._wake.set()  # a sender thread is free again
+
+    def _claim(self, limit: int) -> list[str]:
+        now = self.clock()
+        due = or_(
+            and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
+            and_(WebhookDelivery.status == "delivering", WebhookDelivery.lease_expires_at < now),
+        )
+        candidates = (
+            select(WebhookDelivery.id)
+            .where(due)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(limit)
+        )
+        if not self.db.is_sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        with self.db.session() as session:
+            rows = session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status="delivering",
+                    lease_owner=self.owner,
+                    lease_expires_at=now + self.lease,
+                )
+                .returning(WebhookDelivery.id),
+                execution_options={"synchronize_session": False},
+            ).all()
+        return [str(r[0]) for r in rows]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = 0
+            try:
+                started = self.run_once(wait=False)
+            except Exception:
+                log.exception("webhook dispatcher pass failed; retrying")
+            if started == 0 or self._full():
+                self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _full(self) -> bool:
+        with self._lock:
+            return sum(not f.done() for f in self._inflight) >= self.concurrency
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming; give attempts in progress up to `timeout` to finish."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            pending = set(self._inflight)
+        wait_for(pending, timeout=self.timeout + 1 if timeout is None else timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
