@@ -1,0 +1,306 @@
+"""Ingestion end to end over HTTP: real files, real model, real Qdrant Edge."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from kb_service.db.events import Event
+from kb_service.runtime import Runtime
+from retrieval.index import PointFilter
+from tests.conftest import SAMPLE_DOCS, new_key, wait_for_job
+
+FILES = [
+    "handbook.pdf",
+    "onboarding.docx",
+    "roadmap.pptx",
+    "architecture.html",
+    "runbook.md",
+    "notes.txt",
+]
+
+
+def create_kb(client: TestClient, headers: dict[str, str], **body: object) -> dict:
+    response = client.post(
+        "/api/v1/knowledge-bases", json={"name": "Docs", **body}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+def upload(
+    client: TestClient,
+    headers: dict[str, str],
+    kb_id: str,
+    files: list[tuple[str, bytes]],
+    **form: str,
+):
+    return client.post(
+        f"/api/v1/knowledge-bases/{kb_id}/ingest",
+        files=[("files", (name, data)) for name, data in files],
+        data=form,
+        headers=headers,
+    )
+
+
+def sample(name: str) -> tuple[str, bytes]:
+    return name, (SAMPLE_DOCS / name).read_bytes()
+
+
+def test_every_supported_type_becomes_cited_chunks(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    response = upload(
+        client, headers, kb["id"], [sample(n) for n in FILES], metadata='{"team": "ops"}'
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["success"] is True and body["data"]["status"] in ("queued", "running", "completed")
+    job = wait_for_job(client, body["data"]["id"], headers)
+    assert job["status"] == "completed", job
+    assert job["progress"]["documents_done"] == len(FILES)
+
+    docs = client.get(
+        f"/api/v1/knowledge-bases/{kb['id']}/documents?limit=100", headers=headers
+    ).json()
+    by_source = {d["source"]: d for d in docs["data"]}
+    assert set(by_source) == set(FILES)
+    assert {d["source_type"] for d in docs["data"]} == {
+        "pdf",
+        "docx",
+        "pptx",
+        "html",
+        "markdown",
+        "text",
+    }
+    total_chunks = 0
+    for name, doc in by_source.items():
+        assert (
+            doc["version"] == 1 and doc["status"] == "indexed" and doc["metadata"]["team"] == "ops"
+        )
+        full = client.get(
+            f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc['id']}?include_text=true",
+            headers=headers,
+        ).json()["data"]
+        chunks = client.get(
+            f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc['id']}/chunks?limit=100",
+            headers=headers,
+        ).json()["data"]
+        assert chunks and len(chunks) == doc["chunk_count"]
+        assert [c["ordinal"] for c in chunks] == list(range(len(chunks)))
+        for chunk in chunks:
+            assert full["text"][chunk["char_start"] : chunk["char_end"]] == chunk["text"]
+        if name.endswith((".pdf", ".pptx")):
+            assert all(c["page_number"] for c in chunks), name
+        if name.endswith((".md", ".docx", ".html")):
+            assert any(c["section"] for c in chunks), name
+        total_chunks += len(chunks)
+
+    kb_now = client.get(f"/api/v1/knowledge-bases/{kb['id']}", headers=headers).json()["data"]
+    assert kb_now["document_count"] == len(FILES) and kb_now["chunk_count"] == total_chunks
+    assert runtime.index.count(PointFilter.where(knowledge_base_id=kb["id"])) == total_chunks
+
+
+def test_json_text_records_and_outbox_event(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    records = json.loads((SAMPLE_DOCS / "faq.json").read_text())["documents"]
+    response = client.post(
+        f"/api/v1/knowledge-bases/{kb['id']}/ingest", json={"documents": records}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    job = wait_for_job(client, response.json()["data"]["id"], headers)
+    assert job["status"] == "completed"
+    assert all(d["status"] == "indexed" for d in job["documents"])
+    with runtime.db.session() as session:
+        events = session.query(Event).filter(Event.type == "kb.ingest.completed").all()
+        assert len(events) == 1
+        data = events[0].envelope()
+        assert data["id"].startswith("evt_") and data["organization_id"] == admin["organization_id"]
+        assert (
+            data["data"]["job_id"] == job["id"]
+            and data["data"]["chunks_indexed"] == job["progress"]["chunks_indexed"]
+        )
+        assert data["data"]["documents_total"] == len(records)
+
+
+def test_reingest_unchanged_is_noop_and_changed_replaces(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    first = "Quarterly planning happens in March. " * 40
+    doc = {"text": first, "title": "Planning", "external_id": "wiki-42"}
+    job1 = wait_for_job(
+        client,
+        client.post(
+            f"/api/v1/knowledge-bases/{kb['id']}/ingest", json={"documents": [doc]}, headers=headers
+        ).json()["data"]["id"],
+        headers,
+    )
+    doc_id = job1["documents"][0]["document_id"]
+    chunks_v1 = job1["documents"][0]["chunk_count"]
+
+    job2 = wait_for_job(
+        client,
+        client.post(
+            f"/api/v1/knowledge-bases/{kb['id']}/ingest", json={"documents": [doc]}, headers=headers
+        ).json()["data"]["id"],
+        headers,
+    )
+    assert job2["status"] == "completed"
+    assert (
+        job2["documents"][0]["status"] == "unchanged"
+        and job2["documents"][0]["document_id"] == doc_id
+    )
+    assert job2["progress"]["chunks_indexed"] == 0
+
+    changed = {**doc, "text": "Planning moved to April. " * 10}
+    job3 = wait_for_job(
+        client,
+        client.post(
+            f"/api/v1/knowledge-bases/{kb['id']}/ingest",
+            json={"documents": [changed]},
+            headers=headers,
+        ).json()["data"]["id"],
+        headers,
+    )
+    assert (
+        job3["documents"][0]["status"] == "indexed"
+        and job3["documents"][0]["document_id"] == doc_id
+    )
+    document = client.get(
+        f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc_id}", headers=headers
+    ).json()["data"]
+    assert document["version"] == 2
+    new_chunks = job3["documents"][0]["chunk_count"]
+    assert new_chunks != chunks_v1
+    # only the new version's vectors remain
+    assert runtime.index.count(PointFilter.where(document_id=doc_id)) == new_chunks
+    assert runtime.index.count(PointFilter.where(document_id=doc_id, version=1)) == 0
+    docs = client.get(f"/api/v1/knowledge-bases/{kb['id']}/documents", headers=headers).json()[
+        "data"
+    ]
+    assert len(docs) == 1
+
+
+def test_same_filename_new_content_is_a_new_version(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    j1 = wait_for_job(
+        client,
+        upload(client, headers, kb["id"], [("policy.txt", b"Expenses need a receipt.")]).json()[
+            "data"
+        ]["id"],
+        headers,
+    )
+    j2 = wait_for_job(
+        client,
+        upload(
+            client, headers, kb["id"], [("policy.txt", b"Expenses over 50 EUR need a receipt.")]
+        ).json()["data"]["id"],
+        headers,
+    )
+    assert j1["documents"][0]["document_id"] == j2["documents"][0]["document_id"]
+    assert j2["documents"][0]["version"] == 2
+
+
+def test_delete_document_and_kb_remove_vectors_and_emit_events(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    job = wait_for_job(
+        client,
+        upload(client, headers, kb["id"], [sample("runbook.md"), sample("notes.txt")]).json()[
+            "data"
+        ]["id"],
+        headers,
+    )
+    doc_id = job["documents"][0]["document_id"]
+    assert runtime.index.count(PointFilter.where(document_id=doc_id)) > 0
+    response = client.delete(
+        f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc_id}", headers=headers
+    )
+    assert response.status_code == 200 and response.json()["data"]["deleted"] is True
+    assert runtime.index.count(PointFilter.where(document_id=doc_id)) == 0
+    assert (
+        client.get(
+            f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc_id}", headers=headers
+        ).status_code
+        == 404
+    )
+
+    assert client.delete(f"/api/v1/knowledge-bases/{kb['id']}", headers=headers).status_code == 200
+    assert runtime.index.count(PointFilter.where(knowledge_base_id=kb["id"])) == 0
+    assert client.get(f"/api/v1/knowledge-bases/{kb['id']}", headers=headers).status_code == 404
+    with runtime.db.session() as session:
+        types = [e.type for e in session.query(Event).order_by(Event.created_at)]
+    assert types == ["kb.ingest.completed", "document.deleted", "kb.deleted"]
+
+
+def test_job_moves_from_queued_to_completed(settings, embedder) -> None:
+    runtime = Runtime.build(settings, embedder=embedder)
+    try:
+        from kb_service.api.app import create_app
+
+        with TestClient(create_app(runtime=runtime)) as client:
+            key = new_key(runtime)
+            headers = {"X-API-Key": key["key"]}
+            kb = create_kb(client, headers)
+            job = upload(client, headers, kb["id"], [sample("notes.txt")]).json()["data"]
+            assert job["status"] == "queued"
+            assert (
+                client.get(f"/api/v1/ingest-jobs/{job['id']}", headers=headers).json()["data"][
+                    "status"
+                ]
+                == "queued"
+            )
+            runtime.start_workers(1)
+            runtime.job_queued()
+            done = wait_for_job(client, job["id"], headers)
+            assert done["status"] == "completed" and done["started_at"] and done["finished_at"]
+    finally:
+        runtime.close()
+
+
+def test_chunking_is_configurable_and_overflow_is_rejected(client: TestClient, admin: dict) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    assert 150 <= kb["chunking"]["max_tokens"] <= 210
+    assert abs(kb["chunking"]["overlap_tokens"] - 0.15 * kb["chunking"]["max_tokens"]) <= 2
+    small = create_kb(client, headers, chunking={"max_tokens": 64, "overlap_tokens": 8})
+    assert small["chunking"] == {"max_tokens": 64, "overlap_tokens": 8}
+    too_big = client.post(
+        "/api/v1/knowledge-bases",
+        json={"name": "x", "chunking": {"max_tokens": 1000}},
+        headers=headers,
+    )
+    assert too_big.status_code == 422 and too_big.json()["meta"]["code"] == "validation_error"
+    bad_overlap = client.post(
+        "/api/v1/knowledge-bases",
+        json={"name": "x", "chunking": {"max_tokens": 64, "overlap_tokens": 64}},
+        headers=headers,
+    )
+    assert bad_overlap.status_code == 422
+
+
+def test_other_organizations_cannot_see_or_ingest(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    kb = create_kb(client, admin["headers"])
+    other = {"X-API-Key": new_key(runtime, org="globex")["key"]}
+    assert client.get(f"/api/v1/knowledge-bases/{kb['id']}", headers=other).status_code == 404
+    r = upload(client, other, kb["id"], [sample("notes.txt")])
+    assert r.status_code == 404 and r.json()["meta"]["code"] == "not_found"
+    assert client.get("/api/v1/knowledge-bases", headers=other).json()["data"] == []
+    reader = {"X-API-Key": new_key(runtime, role="reader")["key"]}
+    r = upload(client, reader, kb["id"], [sample("notes.txt")])
+    assert r.status_code == 403 and r.json()["meta"]["code"] == "forbidden"
