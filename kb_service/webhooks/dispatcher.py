@@ -7,8 +7,10 @@ threads (KB_WEBHOOK_CONCURRENCY). A claim is a lease (`delivering` until
 and any dispatcher (after a restart, or another process) claims them again. Nothing
 is lost, and an event may be delivered twice (at-least-once; same `webhook-id`).
 
-A receiver that hangs holds one sender thread for at most the timeout
-(KB_WEBHOOK_TIMEOUT_SECONDS, 10 s); the others keep delivering meanwhile. Under
+A receiver that hangs holds a sender thread for at most the timeout
+(KB_WEBHOOK_TIMEOUT_SECONDS, 10 s), and one endpoint never holds more than a quarter
+of the sender threads (`per_endpoint`, counted over every dispatcher's live claims),
+so a hanging or slow receiver with a backlog cannot crowd out the others. Under
 `serve` the dispatcher runs in-process; `kb-service worker` runs one too; on
 PostgreSQL any number of them share the work (`FOR UPDATE SKIP LOCKED`).
 
@@ -20,13 +22,14 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
@@ -45,6 +48,7 @@ class WebhookDispatcher:
         *,
         timeout: float = 10.0,
         concurrency: int = 16,
+        per_endpoint: int | None = None,
         poll_seconds: float = 0.2,
         allow_private: bool = False,
         clock: Callable[[], datetime] = utcnow,
@@ -53,6 +57,7 @@ class WebhookDispatcher:
         self.db = db
         self.timeout = timeout
         self.concurrency = concurrency
+        self.per_endpoint = per_endpoint or max(1, concurrency // 4)
         self.poll_seconds = poll_seconds
         self.allow_private = allow_private
         self.clock = clock
@@ -120,18 +125,44 @@ class WebhookDispatcher:
             and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
             and_(WebhookDelivery.status == "delivering", WebhookDelivery.lease_expires_at < now),
         )
-        candidates = (
-            select(WebhookDelivery.id)
-            .where(due)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
-        )
-        if not self.db.is_sqlite:
-            candidates = candidates.with_for_update(skip_locked=True)
         with self.db.session() as session:
+            busy: Counter[str] = Counter(
+                dict(
+                    session.execute(
+                        select(WebhookDelivery.webhook_id, func.count())
+                        .where(
+                            WebhookDelivery.status == "delivering",
+                            WebhookDelivery.lease_expires_at >= now,
+                        )
+                        .group_by(WebhookDelivery.webhook_id)
+                    )
+                    .tuples()
+                    .all()
+                )
+            )
+            saturated = [hook for hook, n in busy.items() if n >= self.per_endpoint]
+            candidates = (
+                select(WebhookDelivery.id, WebhookDelivery.webhook_id)
+                .where(due, WebhookDelivery.webhook_id.not_in(saturated))
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit * 4)
+            )
+            if not self.db.is_sqlite:
+                candidates = candidates.with_for_update(skip_locked=True)
+            chosen: list[str] = []
+            for delivery_id, hook in session.execute(candidates).tuples():
+                if busy[hook] < self.per_endpoint:
+                    busy[hook] += 1
+                    chosen.append(delivery_id)
+                    if len(chosen) == limit:
+                        break
+            if not chosen:
+                return []
+            # `due` again: on SQLite (no row locks) another dispatcher may have claimed
+            # a candidate since it was read; RETURNING names only what is ours.
             rows = session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(candidates.scalar_subquery()))
+                .where(WebhookDelivery.id.in_(chosen), due)
                 .values(
                     status="delivering",
                     lease_owner=self.owner,
