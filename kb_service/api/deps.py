@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -44,12 +44,21 @@ def get_principal(
         request.state.principal = cached
     if not getattr(request.state, "rate_limited", False):
         request.state.rate_limited = True
-        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-        if limiter is not None:
-            limiter.take(cached.key_id)
-    if organization_id is not None and organization_id != cached.organization_id:
-        raise PermissionDenied("X-Organization-Id does not match the organization of your API key.")
+        spend_rate_limit(request.app.state, cached)
+    check_organization(cached, organization_id)
     return cached
+
+
+def spend_rate_limit(app_state: Any, principal: Principal) -> None:
+    """Take one token of the key's bucket (`RateLimited` when empty)."""
+    limiter: RateLimiter | None = getattr(app_state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.take(principal.key_id)
+
+
+def check_organization(principal: Principal, organization_header: str | None) -> None:
+    if organization_header is not None and organization_header != principal.organization_id:
+        raise PermissionDenied("X-Organization-Id does not match the organization of your API key.")
 
 
 def _require(role: str):  # type: ignore[no-untyped-def]

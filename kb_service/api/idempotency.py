@@ -7,7 +7,9 @@ boundary still matches). Then, per organization and key:
 
 - first use: the key is claimed, the request runs, and its response (status, headers,
   body) is stored and kept for KB_IDEMPOTENCY_TTL_HOURS (24 h);
-- a repeat: the stored response is replayed byte for byte with `Idempotent-Replayed: true`;
+- a repeat: the stored response is replayed byte for byte with `Idempotent-Replayed: true`,
+  after the checks every request gets (rate limit, X-Organization-Id) and only to a key
+  whose role is at least that of the key that made the first request (else 403);
 - the key with another method, path or body: 422 `idempotency_key_reused`;
 - a repeat while the first request is still running: it waits (polling) up to
   KB_IDEMPOTENCY_WAIT_SECONDS for the first to finish and then replays it; if the
@@ -30,9 +32,15 @@ import anyio
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb_service.api.deps import check_organization, spend_rate_limit
 from kb_service.api.errors import send_error
 from kb_service.db.base import utcnow
-from kb_service.errors import Conflict, InvalidInput, ServiceError, Unauthenticated
+from kb_service.errors import (
+    Conflict,
+    InvalidInput,
+    ServiceError,
+    Unauthenticated,
+)
 from kb_service.services import idempotency as records
 from kb_service.services.keys import authenticate
 
@@ -68,7 +76,17 @@ class IdempotencyMiddleware:
         if principal is None:  # unauthenticated: the route answers 401 as usual
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        try:
+            # A replay never reaches the route, so the caller checks it would have made
+            # happen here: the key's rate limit (spent once), then the organization header.
+            state["rate_limited"] = True
+            spend_rate_limit(scope["app"].state, principal)
+            check_organization(principal, _header(scope, b"x-organization-id"))
+        except ServiceError as exc:
+            await send_error(scope, send, exc)
+            return
         body = await _read_body(receive)
         await self._maybe_purge(runtime.db)
         settings = runtime.settings
@@ -76,7 +94,7 @@ class IdempotencyMiddleware:
             "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
         )
         params: dict[str, Any] = {
-            "organization_id": principal.organization_id,
+            "principal": principal,
             "key": key,
             "method": "POST",
             "path": path[:2000],

@@ -31,6 +31,8 @@ class IdempotencyRecord(Base):
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(2000))
     request_hash: Mapped[str] = mapped_column(String(64))
+    # The role of the key that made the first request: a replay needs at least as much.
+    role: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="in_flight")
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[list[Any] | None]

@@ -19,7 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from kb_service.db.base import new_id
 from kb_service.db.database import Database
 from kb_service.db.idempotency import IdempotencyRecord
-from kb_service.errors import InvalidInput
+from kb_service.errors import InvalidInput, PermissionDenied
+from kb_service.services.keys import Principal
 
 # An in-flight record this old belonged to a process that died mid-request: take it over.
 STALE_IN_FLIGHT = timedelta(minutes=5)
@@ -53,7 +54,7 @@ Claim = Claimed | Replay | InFlight
 def claim(
     db: Database,
     *,
-    organization_id: str,
+    principal: Principal,
     key: str,
     method: str,
     path: str,
@@ -61,7 +62,13 @@ def claim(
     now: datetime,
     ttl: timedelta,
 ) -> Claim:
-    """Claim `key` for this request, or say what to do instead. Raises `IdempotencyKeyReused`."""
+    """Claim `key` for this request, or say what to do instead.
+
+    Raises `IdempotencyKeyReused` for another request under the key, and
+    `PermissionDenied` when the first request was made with a more powerful role (a
+    reader must not receive an admin's response, such as a new API key's secret).
+    """
+    organization_id = principal.organization_id
     same_key = (IdempotencyRecord.organization_id == organization_id) & (
         IdempotencyRecord.key == key
     )
@@ -85,6 +92,7 @@ def claim(
             "method": method,
             "path": path,
             "request_hash": request_hash,
+            "role": principal.role,
             "state": "in_flight",
             "created_at": now,
             "expires_at": now + ttl,
@@ -105,6 +113,11 @@ def claim(
                 errors=[
                     {"field": "Idempotency-Key", "message": "key reused", "type": "value_error"}
                 ],
+            )
+        if not principal.can(record.role):
+            raise PermissionDenied(
+                f"This Idempotency-Key was first used by a key with the {record.role} role; "
+                f"its response cannot be replayed to a {principal.role} key."
             )
         if record.state != "completed":
             return InFlight()

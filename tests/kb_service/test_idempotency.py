@@ -20,6 +20,7 @@ from kb_service.db.idempotency import IdempotencyRecord
 from kb_service.db.jobs import IngestJob
 from kb_service.runtime import Runtime
 from kb_service.services import idempotency as records
+from kb_service.services.keys import Principal
 from tests.conftest import make_settings, new_key, postgres_url_or_skip
 from tests.kb_service.live_servers import serve_app
 
@@ -46,6 +47,36 @@ def test_repeat_replays_the_first_response_byte_for_byte(
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["content-type"] == first.headers["content-type"]
     assert kb_count(runtime, "Handbook") == 1
+
+
+def test_a_replay_passes_the_callers_checks_and_needs_the_first_callers_role(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = {**admin["headers"], "Idempotency-Key": "new-key"}
+    first = client.post("/api/v1/api-keys", json={"role": "admin"}, headers=headers)
+    assert first.status_code == 201 and first.json()["data"]["key"].startswith("sk_")
+    reader = new_key(runtime, role="reader")
+    stolen = client.post(
+        "/api/v1/api-keys",
+        json={"role": "admin"},
+        headers={"X-API-Key": reader["key"], "Idempotency-Key": "new-key"},
+    )
+    assert stolen.status_code == 403 and stolen.json()["meta"]["code"] == "forbidden"
+    assert "sk_" not in stolen.text and "idempotent-replayed" not in stolen.headers
+    wrong_org = client.post(
+        "/api/v1/api-keys",
+        json={"role": "admin"},
+        headers={**headers, "X-Organization-Id": "org_someoneelse"},
+    )
+    assert wrong_org.status_code == 403 and "sk_" not in wrong_org.text
+    # another admin of the organization may replay it (the key is per organization)
+    other_admin = new_key(runtime, role="admin")
+    again = client.post(
+        "/api/v1/api-keys",
+        json={"role": "admin"},
+        headers={"X-API-Key": other_admin["key"], "Idempotency-Key": "new-key"},
+    )
+    assert again.status_code == 201 and again.content == first.content
 
 
 def test_same_key_with_another_body_or_path_is_refused(
@@ -99,7 +130,7 @@ def test_multipart_ingest_is_covered_even_with_a_new_boundary(
         assert session.scalar(select(func.count()).select_from(IngestJob)) == 1
 
 
-def test_failed_requests_are_not_remembered(
+def test_a_4xx_is_replayed_and_an_unauthenticated_request_is_not_recorded(
     client: TestClient, admin: dict, runtime: Runtime
 ) -> None:
     headers = {**admin["headers"], "Idempotency-Key": "bad-then-good"}
@@ -125,7 +156,7 @@ def test_in_flight_duplicate_gets_409_after_waiting(tmp_path: Path, embedder) ->
         body = b'{"name":"Slow"}'
         records.claim(
             runtime.db,
-            organization_id=key["organization_id"],
+            principal=Principal(key["organization_id"], key["key_id"], "admin"),
             key="busy",
             method="POST",
             path=KBS,
