@@ -1,16 +1,20 @@
 """Processing one claimed ingest job: dedup, extract, chunk, embed, index, record.
 
 Items are prepared (parsed and chunked) ahead on a helper thread while the model
-embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several documents are embedded together
-so the model always gets full batches. Per item, the order of writes makes re-ingest
+embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several documents
+are embedded together so the model always gets full batches. Per item, the order of writes makes re-ingest
 atomic for searchers and every step safe to repeat after a crash:
 
-1. the item's target document id and version are fixed and committed;
+1. the item's target document id and version are fixed and committed (`targets.py`:
+   dedup by content hash, versioning by external id or source);
 2. the new version's points are upserted (deterministic ids; searches ignore points
    whose version is not the document's live version);
 3. one transaction swaps the chunk rows, bumps the document's live version and
    marks the item done (fenced on the job lease);
 4. points of other versions of the document are deleted.
+
+A knowledge base deleted while its job runs ends the job `failed`; the points the
+job wrote after the deletion are removed with it.
 """
 
 from __future__ import annotations
@@ -24,17 +28,19 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ingest.documents import SourceFile
 from ingest.errors import IngestError
 from ingest.pipeline import ChunkingConfig, IngestPipeline, PreparedDocument, chunk_id, point_id
-from kb_service.db.base import new_id, utcnow
+from kb_service.db.base import utcnow
 from kb_service.db.content import Chunk, Document, KnowledgeBase
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.jobs.completion import finish_job
 from kb_service.jobs.prefetch import PrefetchBuffer
 from kb_service.jobs.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
+from kb_service.jobs.targets import Target, resolve_target
 from retrieval.index import PointFilter, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -45,17 +51,13 @@ EMBED_BATCH_CHUNKS = 256
 PREFETCH_CHUNKS = 2 * EMBED_BATCH_CHUNKS
 
 
-@dataclass
-class _Target:
-    item_id: str
-    document_id: str
-    version: int
-    existing: bool
+class KnowledgeBaseGone(Exception):
+    """The job's knowledge base was deleted while the job ran."""
 
 
 @dataclass
 class _Ready:
-    target: _Target
+    target: Target
     prepared: PreparedDocument | None
     error: str | None
 
@@ -77,11 +79,12 @@ class JobProcessor:
             job = session.get(IngestJob, job_id)
             assert job is not None
             kb = session.get(KnowledgeBase, job.knowledge_base_id)
-            if job.attempts > MAX_ATTEMPTS or kb is None:
+            if kb is None:
+                self._abandon_deleted_kb(session, job, worker_id)
+                return
+            if job.attempts > MAX_ATTEMPTS:
                 reason = (
-                    "The knowledge base was deleted before the job finished."
-                    if kb is None
-                    else f"The job was abandoned after {MAX_ATTEMPTS} attempts (workers kept dying)."
+                    f"The job was abandoned after {MAX_ATTEMPTS} attempts (workers kept dying)."
                 )
                 self._fail_remaining(session, job, reason)
                 self.queue.fence(session, job_id, worker_id)
@@ -108,7 +111,7 @@ class JobProcessor:
         heartbeat.start()
         try:
             batch: list[_Ready] = []
-            for ready in self._prepared(pending, worker_id, config):
+            for ready in self._prepared(job_id, pending, worker_id, config):
                 if ready.prepared is None:
                     self._record_failure(job_id, worker_id, ready)
                     continue
@@ -122,17 +125,22 @@ class JobProcessor:
                 job = session.get(IngestJob, job_id)
                 assert job is not None
                 finish_job(session, job)
+        except KnowledgeBaseGone:
+            with self.db.session() as session:
+                job = session.get(IngestJob, job_id)
+                assert job is not None
+                self._abandon_deleted_kb(session, job, worker_id)
         finally:
             stop.set()
 
     # -- preparation (helper thread) -------------------------------------------------
 
     def _prepared(
-        self, item_ids: Sequence[str], worker_id: str, config: ChunkingConfig
+        self, job_id: str, item_ids: Sequence[str], worker_id: str, config: ChunkingConfig
     ) -> Iterator[_Ready]:
         """Prepared items in order; parsing runs ahead of the model by PREFETCH_CHUNKS."""
         buffer: PrefetchBuffer[_Ready] = PrefetchBuffer(PREFETCH_CHUNKS)
-        producer = self._prefetch.submit(self._produce, item_ids, worker_id, config, buffer)
+        producer = self._prefetch.submit(self._produce, job_id, item_ids, worker_id, config, buffer)
         try:
             while (ready := buffer.get()) is not None:
                 yield ready
@@ -142,6 +150,7 @@ class JobProcessor:
 
     def _produce(
         self,
+        job_id: str,
         item_ids: Sequence[str],
         worker_id: str,
         config: ChunkingConfig,
@@ -151,7 +160,7 @@ class JobProcessor:
             for item_id in item_ids:
                 if buffer.closed:
                     return
-                ready = self._prepare(item_id, worker_id, config)
+                ready = self._prepare(job_id, item_id, worker_id, config)
                 if ready is not None:
                     weight = len(ready.prepared.chunks) if ready.prepared else 1
                     if not buffer.put(ready, weight):
@@ -159,8 +168,12 @@ class JobProcessor:
         finally:
             buffer.finish()
 
-    def _prepare(self, item_id: str, worker_id: str, config: ChunkingConfig) -> _Ready | None:
-        target = self._resolve_target(item_id, worker_id)
+    def _prepare(
+        self, job_id: str, item_id: str, worker_id: str, config: ChunkingConfig
+    ) -> _Ready | None:
+        with self.db.session() as session:
+            self.queue.fence(session, job_id, worker_id)
+            target = resolve_target(session, item_id)
         if target is None:  # unchanged content: nothing to do
             return None
         with self.db.session() as session:
@@ -182,60 +195,6 @@ class JobProcessor:
         except Exception:
             log.exception("unexpected failure preparing item %s", item_id)
             return _Ready(target, None, "The document could not be processed (internal error).")
-
-    def _resolve_target(self, item_id: str, worker_id: str) -> _Target | None:
-        """Dedup and versioning: which document (and version) this item becomes."""
-        with self.db.session() as session:
-            item = session.get(IngestItem, item_id)
-            assert item is not None
-            job = session.get(IngestJob, item.job_id)
-            assert job is not None
-            kb_id = job.knowledge_base_id
-            same_content = session.scalars(
-                select(Document).where(
-                    Document.knowledge_base_id == kb_id,
-                    Document.content_hash == item.content_hash,
-                    Document.status == "indexed",
-                )
-            ).first()
-            if same_content is not None:
-                item.status = "unchanged"
-                item.document_id = same_content.id
-                item.document_version = same_content.version
-                item.content = None
-                job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
-                self.queue.fence(session, job.id, worker_id)
-                return None
-            twin = session.scalars(
-                select(IngestItem).where(
-                    IngestItem.job_id == item.job_id,
-                    IngestItem.position < item.position,
-                    IngestItem.content_hash == item.content_hash,
-                    IngestItem.status != "failed",
-                    IngestItem.document_id.is_not(None),
-                )
-            ).first()
-            if twin is not None:  # the same bytes twice in one job: index them once
-                item.status, item.content = "unchanged", None
-                item.document_id, item.document_version = twin.document_id, twin.document_version
-                job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
-                self.queue.fence(session, job.id, worker_id)
-                return None
-            identity = (
-                Document.external_id == item.external_id
-                if item.external_id
-                else Document.source == (item.source_url or item.filename)
-            )
-            existing = session.scalars(
-                select(Document).where(Document.knowledge_base_id == kb_id, identity)
-            ).first()
-            if existing is not None:
-                item.document_id, item.document_version = existing.id, existing.version + 1
-            elif item.document_id is None:
-                item.document_id, item.document_version = new_id("doc"), 1
-            return _Target(
-                item.id, item.document_id, item.document_version or 1, existing is not None
-            )
 
     # -- indexing (worker thread) ----------------------------------------------------
 
@@ -279,6 +238,8 @@ class JobProcessor:
             item = session.get(IngestItem, target.item_id)
             job = session.get(IngestJob, job_id)
             assert item is not None and job is not None
+            if session.get(KnowledgeBase, job.knowledge_base_id) is None:
+                raise KnowledgeBaseGone(job.knowledge_base_id)
             document = session.get(Document, target.document_id)
             now = utcnow()
             if document is None:
@@ -344,7 +305,7 @@ class JobProcessor:
                 item.document_version = None
             job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
 
-    def _fail_remaining(self, session, job: IngestJob, reason: str) -> None:  # type: ignore[no-untyped-def]
+    def _fail_remaining(self, session: Session, job: IngestJob, reason: str) -> None:
         items = session.scalars(
             select(IngestItem).where(IngestItem.job_id == job.id, IngestItem.status == "pending")
         ).all()
@@ -352,6 +313,23 @@ class JobProcessor:
             item.status, item.error, item.content = "failed", reason, None
             job.documents_done += 1
         job.error = reason
+
+    def _abandon_deleted_kb(self, session: Session, job: IngestJob, worker_id: str) -> None:
+        """Fail what is left of a job whose knowledge base was deleted, and drop its vectors.
+
+        Deleting the knowledge base removed the vectors it knew of; this job may have
+        written more since (upserts precede the metadata commit), so they go here.
+        """
+        self.index.delete(
+            PointFilter.where(
+                organization_id=job.organization_id, knowledge_base_id=job.knowledge_base_id
+            )
+        )
+        self.queue.fence(session, job.id, worker_id)
+        self._fail_remaining(
+            session, job, "The knowledge base was deleted before the job finished."
+        )
+        finish_job(session, job)
 
     def _sweep_stale_versions(self, job_id: str) -> None:
         """After a crash between commit and cleanup, drop the superseded versions' points."""

@@ -304,3 +304,83 @@ def test_other_organizations_cannot_see_or_ingest(
     reader = {"X-API-Key": new_key(runtime, role="reader")["key"]}
     r = upload(client, reader, kb["id"], [sample("notes.txt")])
     assert r.status_code == 403 and r.json()["meta"]["code"] == "forbidden"
+
+
+def test_one_upload_with_a_filename_twice_makes_versions_of_one_document(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    kb = create_kb(client, headers)
+    files = [
+        ("policy.txt", b"Expenses need a receipt."),
+        ("policy.txt", b"Expenses over 50 EUR need a receipt."),
+    ]
+    job = wait_for_job(
+        client, upload(client, headers, kb["id"], files).json()["data"]["id"], headers
+    )
+    assert job["status"] == "completed", job
+    first, second = job["documents"]
+    assert first["document_id"] == second["document_id"]
+    assert (first["version"], second["version"]) == (1, 2)
+    docs = client.get(f"/api/v1/knowledge-bases/{kb['id']}/documents", headers=headers).json()
+    [doc] = docs["data"]
+    assert doc["version"] == 2
+    text = client.get(
+        f"/api/v1/knowledge-bases/{kb['id']}/documents/{doc['id']}?include_text=true",
+        headers=headers,
+    ).json()["data"]["text"]
+    assert "50 EUR" in text
+    assert runtime.index.count(PointFilter.where(document_id=doc["id"])) == doc["chunk_count"]
+
+
+class _DeleteKbOnFirstUpsert:
+    """The real index; the knowledge base is deleted (over HTTP) as the job first writes."""
+
+    def __init__(self, index, delete_kb) -> None:  # type: ignore[no-untyped-def]
+        self._index, self._delete_kb, self.deleted = index, delete_kb, False
+
+    def upsert(self, points) -> None:  # type: ignore[no-untyped-def]
+        self._index.upsert(points)
+        if not self.deleted:
+            self.deleted = True
+            self._delete_kb()
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._index, name)
+
+
+def test_a_knowledge_base_deleted_mid_job_leaves_no_vectors_and_fails_the_job(
+    settings, embedder
+) -> None:
+    from kb_service.api.app import create_app
+    from kb_service.jobs.processor import JobProcessor
+
+    runtime = Runtime.build(settings, embedder=embedder)  # no workers: the test runs the job
+    try:
+        with TestClient(create_app(runtime=runtime)) as client:
+            headers = {"X-API-Key": new_key(runtime)["key"]}
+            kb = create_kb(client, headers)
+            job = upload(client, headers, kb["id"], [sample("runbook.md"), sample("notes.txt")])
+            job_id = job.json()["data"]["id"]
+            index = _DeleteKbOnFirstUpsert(
+                runtime.index,
+                lambda: client.delete(f"/api/v1/knowledge-bases/{kb['id']}", headers=headers),
+            )
+            processor = JobProcessor(
+                db=runtime.db, queue=runtime.queue, pipeline=runtime.pipeline, index=index
+            )
+            try:
+                assert runtime.queue.claim("test-worker") == job_id
+                processor.process(job_id, "test-worker")
+            finally:
+                processor.close()
+            assert index.deleted
+            done = client.get(f"/api/v1/ingest-jobs/{job_id}", headers=headers).json()["data"]
+            assert done["status"] == "failed" and "deleted" in done["error"]
+            assert all(d["status"] == "failed" for d in done["documents"])
+            assert runtime.index.count(PointFilter.where(knowledge_base_id=kb["id"])) == 0
+            with runtime.db.session() as session:
+                types = [e.type for e in session.query(Event).order_by(Event.created_at)]
+            assert types == ["kb.deleted", "kb.ingest.failed"]
+    finally:
+        runtime.close()
