@@ -1,18 +1,36 @@
-"""`kb-service ingest PATH... --kb NAME`: the same job pipeline, run in this process."""
+"""`kb-service ingest PATH... --kb NAME`: the same job pipeline, for this command's jobs only.
+
+The command queues its files as ingest jobs, then sees exactly those jobs through:
+it claims each one that is still claimable (queued, or running under an expired
+lease) and processes it in this process; a job that a standalone worker took is
+waited for by polling its row. Other jobs in the queue are never touched. The
+summary counts come from the final status of every document.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import func, select
 from tqdm import tqdm
 
-from kb_service.db.jobs import IngestItem
-from kb_service.jobs.worker import WorkerPool, worker_identity
+from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.jobs.queue import LeaseLost
+from kb_service.jobs.worker import worker_identity
 from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+TERMINAL = frozenset({"completed", "failed", "partially_failed"})
+INGESTED = frozenset({"indexed", "unchanged"})
+PROGRESS_SECONDS = 0.25
 
 
 def collect_files(paths: list[Path]) -> list[Path]:
@@ -50,7 +68,7 @@ def ingest_paths(paths: list[Path], *, kb_name: str, org_name: str) -> int:
                 session, organization_id=org.id, pipeline=runtime.pipeline, name=kb_name
             )
             org_id, kb_id = org.id, kb.id
-        job_ids = []
+        jobs: list[tuple[str, list[Path]]] = []
         for start in range(0, len(files), ingestion.MAX_DOCUMENTS_PER_JOB):
             batch = files[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
             with runtime.db.session() as session:
@@ -60,45 +78,125 @@ def ingest_paths(paths: list[Path], *, kb_name: str, org_name: str) -> int:
                     kb_id=kb_id,
                     uploads=[ingestion.Upload(p.name, p.read_bytes()) for p in batch],
                 )
-                job_ids.append(job.id)
-        return _run_with_progress(runtime, org_id, job_ids, len(files), kb_name)
+                jobs.append((job.id, batch))
+        return _run_with_progress(runtime, jobs, kb_name)
     finally:
         runtime.close()
 
 
-def _run_with_progress(
-    runtime: Runtime, org_id: str, job_ids: list[str], total: int, kb_name: str
-) -> int:
+def _unfinished(runtime: Runtime, job_ids: list[str]) -> list[str]:
+    with runtime.db.session() as session:
+        rows = session.execute(
+            select(IngestJob.id, IngestJob.status).where(IngestJob.id.in_(job_ids))
+        ).all()
+    status = dict(rows)
+    return [j for j in job_ids if status.get(j) not in TERMINAL]
+
+
+def _work_own_jobs(runtime: Runtime, job_ids: list[str], stop: threading.Event) -> None:
+    """Process this command's jobs that nobody else holds, until all of them are finished."""
     worker_id = worker_identity()
-    done = threading.Event()
-
-    pool = WorkerPool(queue=runtime.queue, processor=runtime.processor, count=0, poll_seconds=1)
-
-    def drain() -> None:
+    while not stop.is_set():
+        claimed = False
         try:
-            while pool.run_once(worker_id):
-                pass
-        finally:
-            done.set()
+            open_ids = _unfinished(runtime, job_ids)
+            if not open_ids:
+                return
+            for job_id in open_ids:
+                if stop.is_set() or not runtime.queue.claim_job(job_id, worker_id):
+                    continue
+                claimed = True
+                try:
+                    runtime.processor.process(job_id, worker_id)
+                except LeaseLost:
+                    log.warning("lost the lease on %s; another worker owns it now", job_id)
+        except Exception:
+            # Like a worker thread: the job's lease expires and it is claimed again.
+            log.exception("ingest in this process failed; retrying when the lease expires")
+        if not claimed:  # the rest are held by other workers: poll their rows
+            stop.wait(runtime.settings.worker_poll_seconds)
 
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
-    failed: list[IngestItem] = []
-    with tqdm(total=total, unit="doc", desc=f"ingest → {kb_name}") as bar:
-        while True:
-            finished = done.wait(0.25)
-            with runtime.db.session() as session:
-                jobs = [
-                    ingestion.get_job(session, organization_id=org_id, job_id=j) for j in job_ids
-                ]
-                bar.n = sum(j.documents_done for j in jobs)
-                bar.set_postfix(chunks=sum(j.chunks_indexed for j in jobs))
+
+@dataclass
+class _Progress:
+    finished: bool
+    documents_done: int
+    chunks_indexed: int
+    failed: int
+
+
+def _progress(runtime: Runtime, job_ids: list[str]) -> _Progress:
+    with runtime.db.session() as session:
+        jobs = session.execute(
+            select(IngestJob.status, IngestJob.documents_done, IngestJob.chunks_indexed).where(
+                IngestJob.id.in_(job_ids)
+            )
+        ).all()
+        failed = session.scalar(
+            select(func.count()).where(
+                IngestItem.job_id.in_(job_ids), IngestItem.status == "failed"
+            )
+        )
+    return _Progress(
+        finished=len(jobs) == len(job_ids) and all(j.status in TERMINAL for j in jobs),
+        documents_done=sum(j.documents_done for j in jobs),
+        chunks_indexed=sum(j.chunks_indexed for j in jobs),
+        failed=failed or 0,
+    )
+
+
+def _run_with_progress(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) -> int:
+    job_ids = [job_id for job_id, _ in jobs]
+    total = sum(len(paths) for _, paths in jobs)
+    stop = threading.Event()
+    driver = threading.Thread(
+        target=_work_own_jobs, args=(runtime, job_ids, stop), name="kb-ingest", daemon=True
+    )
+    driver.start()
+    try:
+        with tqdm(total=total, unit="doc", desc=f"ingest → {kb_name}") as bar:
+            while True:
+                progress = _progress(runtime, job_ids)
+                bar.n = progress.documents_done
+                bar.set_postfix(chunks=progress.chunks_indexed, failed=progress.failed)
                 bar.refresh()
-                if finished:
-                    items = [i for j in jobs for i in ingestion.job_items(session, job_id=j.id)]
-                    failed = [i for i in items if i.status == "failed"]
+                if progress.finished and not driver.is_alive():
                     break
-    for item in failed:
-        print(f"  failed: {item.filename}: {item.error}")
-    print(f"kb-service: {total - len(failed)} of {total} documents ingested into {kb_name!r}")
-    return 1 if failed else 0
+                driver.join(PROGRESS_SECONDS)
+    except KeyboardInterrupt:
+        stop.set()
+        print(
+            f"kb-service: interrupted; job(s) {', '.join(_unfinished(runtime, job_ids))} "
+            "finish when a worker (kb-service serve or worker) takes them over"
+        )
+        return 130
+    return _report(runtime, jobs, kb_name)
+
+
+def _report(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) -> int:
+    """Print each failed file with its error and the true counts; 1 when nothing was ingested."""
+    with runtime.db.session() as session:
+        rows = session.execute(
+            select(IngestItem.job_id, IngestItem.position, IngestItem.status, IngestItem.error)
+            .where(IngestItem.job_id.in_([job_id for job_id, _ in jobs]))
+            .order_by(IngestItem.job_id, IngestItem.position)
+        ).all()
+    items = {(r.job_id, r.position): (r.status, r.error) for r in rows}
+    counts: Counter[str] = Counter()
+    for job_id, paths in jobs:
+        for position, path in enumerate(paths):
+            status, error = items.get((job_id, position), ("missing", None))
+            if status in INGESTED:
+                counts[status] += 1
+            else:
+                counts["failed"] += 1
+                print(f"  failed: {path}: {error or f'not processed ({status})'}")
+    total = sum(len(paths) for _, paths in jobs)
+    ingested = counts["indexed"] + counts["unchanged"]
+    summary = f"kb-service: {ingested} of {total} documents ingested into {kb_name!r}"
+    if counts["unchanged"]:
+        summary += f" ({counts['unchanged']} unchanged)"
+    if counts["failed"]:
+        summary += f"; {counts['failed']} failed"
+    print(summary)
+    return 0 if ingested else 1

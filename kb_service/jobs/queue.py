@@ -20,11 +20,12 @@ from kb_service.db.database import Database
 
 MAX_ATTEMPTS = 5
 
-_CANDIDATE = """
-    SELECT id FROM ingest_jobs
-    WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < :now)
-    ORDER BY created_at, id
-    LIMIT 1
+_CLAIMABLE = "(status = 'queued' OR (status = 'running' AND lease_expires_at < :now))"
+_CANDIDATE = f"SELECT id FROM ingest_jobs WHERE {_CLAIMABLE} ORDER BY created_at, id LIMIT 1"
+_TAKE = """
+    UPDATE ingest_jobs
+    SET status = 'running', lease_owner = :worker, lease_expires_at = :expires,
+        attempts = attempts + 1, started_at = COALESCE(started_at, :now)
 """
 
 
@@ -39,20 +40,30 @@ class JobQueue:
 
     def claim(self, worker_id: str) -> str | None:
         """Take the oldest claimable job, or None when there is nothing to do."""
-        now = utcnow()
         candidate = _CANDIDATE if self.db.is_sqlite else _CANDIDATE + " FOR UPDATE SKIP LOCKED"
-        statement = text(
-            f"""
-            UPDATE ingest_jobs
-            SET status = 'running', lease_owner = :worker, lease_expires_at = :expires,
-                attempts = attempts + 1, started_at = COALESCE(started_at, :now)
-            WHERE id = ({candidate})
-            RETURNING id
-            """
-        )
+        return self._take(f"{_TAKE} WHERE id = ({candidate}) RETURNING id", worker_id)
+
+    def claim_job(self, job_id: str, worker_id: str) -> bool:
+        """Take this one job if it is claimable (queued, or its worker's lease expired).
+
+        On PostgreSQL the UPDATE waits for a concurrent claim of the row to commit and
+        then re-checks the condition, so a job is never claimed twice.
+        """
+        statement = f"{_TAKE} WHERE id = :id AND {_CLAIMABLE} RETURNING id"
+        return self._take(statement, worker_id, id=job_id) is not None
+
+    def _take(self, statement: str, worker_id: str, **params: str) -> str | None:
+        now = utcnow()
         with self.db.session() as session:
-            params = {"worker": worker_id, "now": _naive(now), "expires": _naive(now + self.lease)}
-            row = session.execute(statement, params).first()
+            row = session.execute(
+                text(statement),
+                {
+                    "worker": worker_id,
+                    "now": _naive(now),
+                    "expires": _naive(now + self.lease),
+                    **params,
+                },
+            ).first()
             return None if row is None else str(row[0])
 
     def renew(self, job_id: str, worker_id: str) -> bool:
