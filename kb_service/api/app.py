@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from kb_service import __version__
 from kb_service.api.deps import get_principal
-from kb_service.api.envelope import ErrorEnvelope
 from kb_service.api.errors import install_error_handlers
 from kb_service.api.idempotency import IdempotencyMiddleware
 from kb_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -31,20 +30,6 @@ from kb_service.runtime import Runtime
 from kb_service.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
-
-_ERRORS = {
-    status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        401: "Missing, unknown or revoked API key",
-        403: "The key's role or organization does not allow this",
-        404: "No such object in your organization",
-        409: "Conflicts with the current state (or an in-flight Idempotency-Key)",
-        413: "The request body is too large",
-        422: "Invalid input, or an Idempotency-Key reused with another body",
-        429: "Rate limited",
-        500: "Internal error (no details are exposed)",
-    }.items()
-}
 
 
 def create_app(
@@ -77,7 +62,6 @@ def create_app(
         version=__version__,
         description="Self-hostable knowledge base: ingest anything, answer with citations.",
         lifespan=lifespan,
-        responses=_ERRORS,  # type: ignore[arg-type]
     )
     if runtime is not None:
         app.state.runtime = runtime

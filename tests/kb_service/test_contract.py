@@ -68,10 +68,17 @@ def call(
 ):  # type: ignore[no-untyped-def]
     url = path
     for name in [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]:
-        url = url.replace("{" + name + "}", ids.get(name, "zzz_doesnotexist"))
+        url = url.replace("{" + name + "}", ids[name])  # a new route needs a real id here
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
     json_body = minimal(spec, body["schema"]) if body else None
     return client.request(method.upper(), url, json=json_body, headers=headers)
+
+
+def created(client: TestClient, path: str, body: dict, headers: dict) -> dict:
+    response = client.post(f"{API}{path}", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    data: dict = response.json()["data"]
+    return data
 
 
 def test_every_route_hides_other_organizations_and_needs_a_key(
@@ -99,6 +106,18 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
     delivery = client.get(f"{API}/webhooks/{hook['id']}/deliveries", headers=headers).json()[
         "data"
     ][0]
+    project = created(client, "/projects", {"name": "Launch"}, headers)
+    meeting = created(
+        client,
+        "/meetings",
+        {
+            "title": "Launch sync",
+            "project_id": project["id"],
+            "segments": [{"speaker": "Ada", "text": "We ship on Friday.", "timestamp": 1.5}],
+        },
+        headers,
+    )
+    source = created(client, "/meeting-sources", {"name": "Room"}, headers)
     ids = {
         "kb_id": kb["id"],
         "document_id": job["documents"][0]["document_id"],
@@ -106,13 +125,18 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
         "key_id": key["id"],
         "webhook_id": hook["id"],
         "delivery_id": delivery["id"],
+        "project_id": project["id"],
+        "meeting_id": meeting["id"],
+        "source_id": source["id"],
     }
     spec = client.get("/openapi.json").json()
     foreign = {"X-API-Key": new_key(runtime, org="intruder")["key"]}
-    checked = 0
+    checked = set()
+    unsecured = set()
     for path, method, op in operations(spec):
         if not op.get("security"):
-            continue  # authenticated by other means (e.g. signed callbacks)
+            unsecured.add((method, path))
+            continue
         anonymous = call(client, spec, path, method, op, ids, {})
         assert anonymous.status_code == 401, (method, path, anonymous.text)
         assert anonymous.json()["meta"]["code"] == "unauthorized"
@@ -121,10 +145,27 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
         response = call(client, spec, path, method, op, ids, foreign)
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["meta"]["code"] == "not_found"
-        checked += 1
-    assert checked >= 10
+        checked.add((method, path))
+    # A router that lost its API-key dependency would drop out of the walk: only the
+    # live meeting callbacks may go without, and they need the source's signature.
+    assert unsecured == {("post", f"{API}/meetings/events/{{source_id}}")}
+    unsigned = client.post(
+        f"{API}/meetings/events/{source['id']}",
+        json={"type": "meeting_status", "meetingId": "m1", "sequence": 1, "payload": {}},
+    )
+    assert unsigned.status_code == 401, unsigned.text
+    assert unsigned.json()["meta"]["code"] == "unauthorized"
+    assert len(checked) >= 20
+    assert {
+        ("get", f"{API}/projects/{{project_id}}"),
+        ("get", f"{API}/meetings/{{meeting_id}}/transcript"),
+        ("delete", f"{API}/meeting-sources/{{source_id}}"),
+    } <= checked
     # ...and everything is still there for its owner
     assert client.get(f"{API}/knowledge-bases/{kb['id']}", headers=headers).status_code == 200
+    assert client.get(f"{API}/meetings/{meeting['id']}", headers=headers).status_code == 200
+    sources = client.get(f"{API}/meeting-sources", headers=headers).json()["data"]
+    assert [s["id"] for s in sources] == [source["id"]]
     assert client.get(f"{API}/workspaces/me", headers={"X-API-Key": key["key"]}).status_code == 200
 
 
