@@ -1,20 +1,41 @@
 """Generative answers from an OpenAI-compatible chat-completions endpoint, with checked citations.
 
-The retrieved passages are numbered `[1]..[n]` in the prompt; the model is asked to cite
-every claim with those numbers. Its markers are then repaired and validated:
-`[2, 3]`, `[2;3]`, `[Source 2]`, `[S2]` and `【2】` become `[2][3]` / `[2]`; a number
-that names no source is dropped. `GenerativeAnswerer.answer` renumbers the used
-sources `1..m` in order of first use, so the answer obeys the same citation rules as
-the extractive one (no dangling marker, no unused citation).
+Only passages whose cosine similarity reaches `min_similarity` (the same threshold as
+the extractive answerer, `KB_ANSWER_MIN_SIMILARITY`) are sent to the model, numbered
+`[1]..[n]`; when none does, the answer says plainly that nothing relevant was found,
+cites nothing, and the model is not called. The model is asked to cite every claim
+with those numbers. Its markers are then repaired and validated: `[2, 3]`, `[2;3]`,
+`[Source 2]`, `[S2]` and `【2】` become `[2][3]` / `[2]`; a number that names no source
+is dropped. The used sources are renumbered `1..m` in order of first use, so the answer
+obeys the same citation rules as the extractive one (no dangling marker, no unused
+citation).
 
-`GenerativeAnswerer.stream` yields `StreamEvent`s: `citations` first (all numbered
-sources, since the text is not known yet), then `delta`s of repaired answer text (a
-marker is held back until it is complete, so a dropped one never reaches the client),
-then `done` with the whole answer and the source numbers it used.
+A reply that cites nothing at all (after repair) cannot be checked against any
+passage, so it is never shown as an answer: `UncitedAnswer` is raised and the service
+falls back to the extractive answer with a notice saying why. The one exception is the
+model's own "nothing found" reply (the sentence the prompt prescribes), which becomes
+the plain not-found answer with no citations.
 
-Failures (connection refused, timeout, non-2xx status, a body that is not the
-chat-completions shape) raise `LlmUnavailable` with a sentence naming the endpoint;
-the service then falls back to the extractive answerer and says so.
+`GenerativeAnswerer.stream` yields `StreamEvent`s, in this order:
+1. `citations`: the provisional sources, numbered as in the prompt (the text is not
+   known yet, so this lists every source sent to the model);
+2. `delta`s: the draft answer, markers already repaired and numbered like the
+   `citations` event (a marker is held back until complete, so one naming no source
+   never reaches the client); the deltas concatenate to the draft;
+3. `error`, only when the endpoint fails mid-answer (the draft so far is kept);
+4. `done`: the authoritative result, `{answer, citations, answerer, found, used}`:
+   the tidied draft renumbered `1..m`, the citations of exactly the sources it uses,
+   and `used`, the provisional numbers of those sources in order of first use
+   (`done.citations[i]` is provisional source `used[i]`). If the draft cited nothing,
+   the generator raises `UncitedAnswer` instead of yielding `done`.
+
+Exceptions:
+
+    LlmUnavailable      endpoint unreachable, timed out, non-2xx, or not the
+     |                  chat-completions shape (the message names the endpoint)
+     +-- UncitedAnswer  the model answered but cited none of its sources
+
+The service answers both with the extractive answerer and a `notice`.
 """
 
 from __future__ import annotations
@@ -50,6 +71,15 @@ class LlmUnavailable(Exception):
     """The chat-completions endpoint failed or answered in an unexpected shape."""
 
 
+class UncitedAnswer(LlmUnavailable):
+    """The model answered but cited none of its sources: nothing in it can be checked."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The language model's answer cited none of the sources, so it is not shown."
+        )
+
+
 @dataclass(frozen=True)
 class ChatConfig:
     base_url: str
@@ -61,8 +91,22 @@ class ChatConfig:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    event: str  # "citations" | "delta" | "done"
+    event: str  # "citations" | "delta" | "error" | "done"
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def done_event(answer: Answer, *, used: list[int], notice: str | None = None) -> StreamEvent:
+    """The final event of an answer stream: the authoritative answer and its citations."""
+    data: dict[str, Any] = {
+        "answer": answer.text,
+        "citations": [c.to_dict() for c in answer.citations],
+        "answerer": answer.answerer,
+        "found": answer.found,
+        "used": used,
+    }
+    if notice:
+        data["notice"] = notice
+    return StreamEvent("done", data)
 
 
 class ChatClient:
@@ -147,44 +191,75 @@ def repair_markers(text: str, source_count: int) -> str:
 
 def renumber(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """Renumber the used sources 1..m by first use; citations of exactly those."""
-    order: dict[int, int] = {}
-    for n in _MARKER.findall(text):
-        order.setdefault(int(n), len(order) + 1)
+    order = _first_use(text)
     renumbered = _MARKER.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
     citations = [passage_citation(new, passages[old - 1]) for old, new in order.items()]
     return renumbered, citations
+
+
+def _first_use(text: str) -> dict[int, int]:
+    """Source number -> its new number, 1..m in order of first use."""
+    order: dict[int, int] = {}
+    for n in _MARKER.findall(text):
+        order.setdefault(int(n), len(order) + 1)
+    return order
 
 
 def _tidy(text: str) -> str:
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 
-class GenerativeAnswerer:
-    """Answers with an LLM over numbered passages; markers validated against the sources."""
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
-    def __init__(self, client: ChatClient) -> None:
+
+def _says_not_found(draft: str) -> bool:
+    """The model gave the prompt's "nothing found" sentence (markers, quotes aside)."""
+    return _words(_MARKER.sub(" ", draft)) == _words(NOT_FOUND)
+
+
+def _not_found() -> Answer:
+    return Answer(NOT_FOUND, [], "generative", found=False)
+
+
+class GenerativeAnswerer:
+    """Answers with an LLM over the relevant passages; markers validated against them.
+
+    `min_similarity` is the extractive answerer's threshold: passages under it are not
+    sent, and with none left the model is not called at all.
+    """
+
+    def __init__(self, client: ChatClient, *, min_similarity: float = 0.25) -> None:
         self.client = client
+        self.min_similarity = min_similarity
+
+    def sources(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages relevant enough to be numbered sources, in retrieval order."""
+        return [p for p in passages if p.similarity >= self.min_similarity]
 
     def answer(self, query: str, passages: Sequence[Passage]) -> Answer:
-        if not passages:
-            return Answer(NOT_FOUND, [], "generative", found=False)
-        raw = self.client.complete(build_messages(query, passages))
-        text, citations = renumber(_tidy(repair_markers(raw, len(passages))), passages)
-        return Answer(text, citations, "generative", found=bool(citations))
+        """The checked answer; raises `LlmUnavailable` (or `UncitedAnswer`)."""
+        sources = self.sources(passages)
+        if not sources:
+            return _not_found()
+        raw = self.client.complete(build_messages(query, sources))
+        answer, _ = _finish(repair_markers(raw, len(sources)), sources)
+        return answer
 
     def stream(self, query: str, passages: Sequence[Passage]) -> Iterator[StreamEvent]:
-        """Events: citations, deltas, done. Raises `LlmUnavailable` before the first
-        event if the endpoint cannot be reached; a failure mid-answer ends the stream
-        with an `error` event followed by `done` (what was said so far)."""
-        if not passages:
+        """Events: citations, deltas, (error,) done; see the module docstring. Raises
+        `LlmUnavailable` before the first event if the endpoint cannot be reached, and
+        `UncitedAnswer` instead of `done` if the draft cited nothing."""
+        sources = self.sources(passages)
+        if not sources:
             yield StreamEvent("citations", {"citations": []})
             yield StreamEvent("delta", {"text": NOT_FOUND})
-            yield StreamEvent("done", {"answer": NOT_FOUND, "answerer": "generative", "used": []})
+            yield done_event(_not_found(), used=[])
             return
-        deltas = self.client.stream(build_messages(query, passages))
+        deltas = self.client.stream(build_messages(query, sources))
         first = next(deltas, "")  # fail here, before anything is sent, if the LLM is down
-        sources = [passage_citation(n, p) for n, p in enumerate(passages, start=1)]
-        yield StreamEvent("citations", {"citations": [c.to_dict() for c in sources]})
+        provisional = [passage_citation(n, p) for n, p in enumerate(sources, start=1)]
+        yield StreamEvent("citations", {"citations": [c.to_dict() for c in provisional]})
         emitted: list[str] = []
         pending = first
         try:
@@ -192,7 +267,7 @@ class GenerativeAnswerer:
                 pending += delta
                 cut = _safe_prefix_length(pending)
                 if cut:
-                    piece = repair_markers(pending[:cut], len(passages))
+                    piece = repair_markers(pending[:cut], len(sources))
                     pending = pending[cut:]
                     if piece:
                         emitted.append(piece)
@@ -200,13 +275,24 @@ class GenerativeAnswerer:
         except LlmUnavailable as exc:
             yield StreamEvent("error", {"message": str(exc)})
         if pending:
-            piece = repair_markers(pending, len(passages))
+            piece = repair_markers(pending, len(sources))
             if piece:
                 emitted.append(piece)
                 yield StreamEvent("delta", {"text": piece})
-        text = _tidy("".join(emitted))
-        used = sorted({int(n) for n in _MARKER.findall(text)})
-        yield StreamEvent("done", {"answer": text, "answerer": "generative", "used": used})
+        answer, used = _finish("".join(emitted), sources)
+        yield done_event(answer, used=used)
+
+
+def _finish(draft: str, sources: Sequence[Passage]) -> tuple[Answer, list[int]]:
+    """The answer of a repaired draft, and the source numbers it used by first use."""
+    text = _tidy(draft)
+    if _says_not_found(text):
+        return _not_found(), []
+    used = list(_first_use(text))
+    if not used:
+        raise UncitedAnswer()
+    renumbered, citations = renumber(text, sources)
+    return Answer(renumbered, citations, "generative"), used
 
 
 _clients: dict[ChatConfig, ChatClient] = {}

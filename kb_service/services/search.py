@@ -4,6 +4,11 @@ The SQL metadata database is the source of truth: a vector hit is shown only if 
 kind's liveness check (`services.liveness`) says its source is live in SQL. Stale
 points are compensated by over-fetching and, if still short, by asking the index again.
 Scope resolution (filters, projects, metadata) lives in `services.search_scope`.
+
+Answers are generative when an LLM is configured (only passages at or above
+`KB_ANSWER_MIN_SIMILARITY` reach it; see `retrieval.generative`), else extractive. The
+extractive answer, with a `notice`, replaces a generative one whose endpoint fails or
+whose reply cites none of its sources, in JSON and in streams alike.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from retrieval.generative import (
     LlmUnavailable,
     StreamEvent,
     chat_client_for,
+    done_event,
 )
 from retrieval.index import VectorIndex
 from retrieval.index.base import FusionSpec
@@ -123,7 +129,7 @@ def answer_query(
     stream: bool,
     timings: QueryTimings,
 ) -> QueryResult:
-    """Compose the answer (or its event stream); falls back to extractive if the LLM fails."""
+    """Compose the answer (or its event stream); extractive if the LLM fails or cites nothing."""
     started = time.perf_counter()
     notice = None
     try:
@@ -131,12 +137,13 @@ def answer_query(
             if stream:
                 events = generative.stream(query, passages)
                 first = next(events)  # raises LlmUnavailable if the endpoint is down
-                return QueryResult(passages, None, _prepend(first, events), timings=timings)
+                rest = _generative_events(first, events, lambda: extractive.answer(query, passages))
+                return QueryResult(passages, None, rest, timings=timings)
             answer = generative.answer(query, passages)
             timings.answer_ms = (time.perf_counter() - started) * 1000
             return QueryResult(passages, answer, timings=timings)
-    except LlmUnavailable as exc:
-        notice = f"{exc} This is the extractive answer instead."
+    except LlmUnavailable as exc:  # UncitedAnswer included
+        notice = _instead(exc)
     answer = extractive.answer(query, passages)
     timings.answer_ms = (time.perf_counter() - started) * 1000
     extractive_events = _extractive_events(answer, notice) if stream else None
@@ -227,19 +234,25 @@ def require_generative(generative: GenerativeAnswerer | None) -> GenerativeAnswe
     return generative
 
 
-def _prepend(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+def _instead(exc: LlmUnavailable) -> str:
+    return f"{exc} This is the extractive answer instead."
+
+
+def _generative_events(
+    first: StreamEvent, rest: Iterator[StreamEvent], fallback: Callable[[], Answer]
+) -> Iterator[StreamEvent]:
+    """The generative stream; when its draft cited nothing, `done` carries the fallback."""
     yield first
-    yield from rest
+    try:
+        yield from rest
+    except LlmUnavailable as exc:  # UncitedAnswer: the streamed draft is not the answer
+        yield done_event(fallback(), used=[], notice=_instead(exc))
 
 
 def _extractive_events(answer: Answer, notice: str | None) -> Iterator[StreamEvent]:
     yield StreamEvent("citations", {"citations": [c.to_dict() for c in answer.citations]})
     yield StreamEvent("delta", {"text": answer.text})
-    used = list(range(1, len(answer.citations) + 1))
-    done: dict[str, Any] = {"answer": answer.text, "answerer": "extractive", "used": used}
-    if notice:
-        done["notice"] = notice
-    yield StreamEvent("done", done)
+    yield done_event(answer, used=[c.index for c in answer.citations], notice=notice)
 
 
 @dataclass(frozen=True)
@@ -275,7 +288,9 @@ def build_query_engine(
             api_key=settings.llm_api_key,
             timeout_seconds=settings.llm_timeout_seconds,
         )
-        generative = GenerativeAnswerer(chat_client_for(config))
+        generative = GenerativeAnswerer(
+            chat_client_for(config), min_similarity=settings.answer_min_similarity
+        )
     extractive = ExtractiveAnswerer(sparse_encoder, min_similarity=settings.answer_min_similarity)
     return QueryEngine(retriever, extractive, generative)
 

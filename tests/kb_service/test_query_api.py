@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from retrieval.answer import NOT_FOUND
 from retrieval.embedding import Embedder
 from retrieval.index import IndexPoint
 from tests.conftest import SAMPLE_DOCS, make_settings, new_key
+from tests.retrieval.test_generative import RECORDED, ChatServer  # recorded wire format
 
 FILES = ["handbook.pdf", "runbook.md", "notes.txt", "architecture.html", "onboarding.docx"]
 QUESTIONS = [
@@ -113,7 +115,9 @@ def env(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterato
     runtime.close()
 
 
-def assert_sound(env: Env, kb: str, data: dict[str, Any]) -> None:
+def assert_sound(
+    env: Env, kb: str, data: dict[str, Any], every_sentence_cited: bool = True
+) -> None:
     """Every marker resolves, every citation is used, every cited span is literal."""
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])]
     assert (
@@ -121,7 +125,8 @@ def assert_sound(env: Env, kb: str, data: dict[str, Any]) -> None:
         == [c["index"] for c in data["citations"]]
         == list(range(1, len(data["citations"]) + 1))
     )
-    assert not re.split(r"\[\d+\]", data["answer"])[-1].strip(), "a sentence is uncited"
+    if every_sentence_cited:
+        assert not re.split(r"\[\d+\]", data["answer"])[-1].strip(), "a sentence is uncited"
     for c in data["citations"]:
         assert env.text(kb, c["document_id"])[c["char_start"] : c["char_end"]] == c["text"]
         assert (
@@ -376,29 +381,56 @@ def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
     events = []
     for block in text.strip().split("\n\n"):
         lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        assert set(lines) == {"event", "data"}, block
         events.append((lines["event"], json.loads(lines["data"])))
     return events
 
 
-def test_streaming_extractive_answer(env: Env) -> None:
-    r = env.query(env.main, "How are parking spaces allocated?", stream=True)  # type: ignore[attr-defined]
+def checked_stream(env: Env, kb: str, body: dict[str, Any], fallback: bool = False) -> Any:
+    """Ask for a streamed answer, check every event against the SSE contract; the `done` data.
+
+    Order: `citations`, `delta`s (an `error` only on a mid-answer LLM failure), `done`.
+    The deltas concatenate to the draft, whose markers number the `citations` event's
+    provisional sources. `done` is authoritative: its markers resolve to its own
+    citations (renumbered 1..m, none unused); `used[i]` is the provisional number of
+    `done.citations[i]`, so mapping `done.answer`'s markers back through `used` gives the
+    draft (up to the whitespace tidied around dropped markers). With `fallback` the
+    draft cited nothing and `done` carries the extractive answer instead.
+    """
+    r = env.query(kb, stream=True, **body)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = sse_events(r.text)
-    assert [e for e, _ in events] == ["citations", "delta", "done"]
-    assert events[2][1]["answerer"] == "extractive" and "lottery" in events[2][1]["answer"]
-    assert events[2][1]["used"] == [c["index"] for c in events[0][1]["citations"]]
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "citations" and kinds[-1] == "done", kinds
+    assert "delta" in kinds and set(kinds[1:-1]) <= {"delta", "error"}, kinds
+    provisional = events[0][1]["citations"]
+    assert [c["index"] for c in provisional] == list(range(1, len(provisional) + 1))
+    draft = "".join(data["text"] for kind, data in events if kind == "delta")
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", draft)} <= {c["index"] for c in provisional}
+    done = events[-1][1]
+    assert_sound(env, kb, done, every_sentence_cited=done["answerer"] == "extractive")
+    if fallback:
+        assert done["answerer"] == "extractive" and done["used"] == [] and done["notice"]
+        return done
+    used = done["used"]
+    assert [c["chunk_id"] for c in done["citations"]] == [
+        provisional[n - 1]["chunk_id"] for n in used
+    ]
+    back = re.sub(r"\[(\d+)\]", lambda m: f"[{used[int(m.group(1)) - 1]}]", done["answer"])
+    assert re.sub(r"\s+", "", back) == re.sub(r"\s+", "", draft)
+    return done
 
 
-def test_generative_answerer_over_http_and_its_fallback(env: Env, tmp_path: Path) -> None:
-    import threading
-    from http.server import ThreadingHTTPServer
+def test_streaming_extractive_answer(env: Env) -> None:
+    done = checked_stream(env, env.main, {"query": "How are parking spaces allocated?"})  # type: ignore[attr-defined]
+    assert done["answerer"] == "extractive" and "lottery" in done["answer"] and done["found"]
+    assert done["used"] == [c["index"] for c in done["citations"]]  # provisional = final
 
-    from tests.retrieval.test_generative import (
-        RECORDED,
-        ChatServer,
-    )  # the recorded wire-format fixture
 
-    ChatServer.requests, ChatServer.fail_with = [], None
+@pytest.fixture
+def llm(env: Env) -> Iterator[type[ChatServer]]:
+    """The recorded chat-completions server, wired in as the generative answerer."""
+    ChatServer.reset()
     server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     app = env.client.app
@@ -412,33 +444,53 @@ def test_generative_answerer_over_http_and_its_fallback(env: Env, tmp_path: Path
         index=env.runtime.index,
     )
     try:
-        data = env.query(env.main, "How do I reset my VPN access?").json()["data"]  # type: ignore[attr-defined]
-        assert (
-            data["answerer"] == "generative"
-            and "[7]" not in data["answer"]
-            and RECORDED[:20] in data["answer"]
-        )
-        assert [c["index"] for c in data["citations"]] == [1, 2]
-        for c in data["citations"]:
-            assert (
-                env.text(env.main, c["document_id"])[c["char_start"] : c["char_end"]] == c["text"]
-            )  # type: ignore[attr-defined]
-        assert (
-            env.query(env.main, "VPN", answerer="extractive").json()["data"]["answerer"]
-            == "extractive"
-        )  # type: ignore[attr-defined]
-        events = sse_events(env.query(env.main, "How do I reset my VPN access?", stream=True).text)  # type: ignore[attr-defined]
-        assert (
-            events[0][0] == "citations"
-            and events[-1][0] == "done"
-            and events[-1][1]["answerer"] == "generative"
-        )
-        ChatServer.fail_with = 503
-        down = env.query(env.main, "How do I reset my VPN access?").json()["data"]  # type: ignore[attr-defined]
-        assert (
-            down["answerer"] == "extractive" and "HTTP 503" in down["notice"] and down["citations"]
-        )
+        yield ChatServer
     finally:
         app.state.query_engine = None  # type: ignore[attr-defined]
         server.shutdown()
         server.server_close()
+
+
+def test_generative_answerer_over_http_and_its_fallback(env: Env, llm: type[ChatServer]) -> None:
+    kb = env.main  # type: ignore[attr-defined]
+    data = env.query(kb, "How do I reset my VPN access?").json()["data"]
+    assert (
+        data["answerer"] == "generative"
+        and "[7]" not in data["answer"]
+        and RECORDED[:20] in data["answer"]
+    )
+    assert [c["index"] for c in data["citations"]] == [1, 2]
+    assert_sound(env, kb, data, every_sentence_cited=False)  # the [7] claim lost its marker
+    assert env.query(kb, "VPN", answerer="extractive").json()["data"]["answerer"] == "extractive"
+    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"})
+    assert done["answerer"] == "generative" and done["used"] == [2, 1]
+    assert (done["answer"], done["citations"]) == (data["answer"], data["citations"])
+    llm.fail_with = 503
+    down = env.query(kb, "How do I reset my VPN access?").json()["data"]
+    assert down["answerer"] == "extractive" and "HTTP 503" in down["notice"] and down["citations"]
+    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"})
+    assert done["answerer"] == "extractive" and "HTTP 503" in done["notice"]
+
+
+def test_generative_nothing_relevant_never_calls_the_model(env: Env, llm: type[ChatServer]) -> None:
+    kb = env.main  # type: ignore[attr-defined]
+    data = env.query(kb, "best banana bread recipe with walnuts").json()["data"]
+    assert data["answer"] == NOT_FOUND and data["citations"] == [] and data["chunks"]
+    done = checked_stream(env, kb, {"query": "best banana bread recipe with walnuts"})
+    assert done["answer"] == NOT_FOUND and done["citations"] == [] and done["found"] is False
+    assert llm.requests == []  # every chunk was under KB_ANSWER_MIN_SIMILARITY
+
+
+def test_a_generative_reply_citing_nothing_falls_back_to_extractive(
+    env: Env, llm: type[ChatServer]
+) -> None:
+    kb = env.main  # type: ignore[attr-defined]
+    llm.reply = "Reset it in the self-service portal [9]. It takes a minute."  # [9]: no source
+    data = env.query(kb, "How do I reset my VPN access?").json()["data"]
+    assert len(llm.requests) == 1 and "portal [9]" not in data["answer"]
+    assert data["answerer"] == "extractive" and "cited none of the sources" in data["notice"]
+    assert data["citations"]
+    assert_sound(env, kb, data)
+    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"}, fallback=True)
+    assert "cited none of the sources" in done["notice"] and done["citations"]
+    assert (done["answer"], done["citations"]) == (data["answer"], data["citations"])

@@ -46,21 +46,35 @@ def test_cutoffs_and_duplicates() -> None:
     )
 
 
-def write_beir(root: Path) -> Path:
+TOY_CORPUS = [
+    {"_id": "a", "title": "Vitamin D", "text": "Vitamin D deficiency is common in winter."},
+    {"_id": "b", "title": "Aspirin", "text": "Aspirin reduces the risk of heart attacks."},
+    {"_id": "c", "title": "Sleep", "text": "Adults need seven to nine hours of sleep."},
+]
+TOY_QUERIES = [
+    {"_id": "1", "text": "Does aspirin prevent heart attacks?"},
+    {"_id": "2", "text": "How much sleep do adults need?"},
+    {"_id": "3", "text": "unjudged query"},
+]
+TOY_QRELS = {"1": "b", "2": "c"}
+
+
+def write_beir(
+    root: Path,
+    corpus: list[dict[str, str]] = TOY_CORPUS,
+    queries: list[dict[str, str]] = TOY_QUERIES,
+    qrels: dict[str, str] = TOY_QRELS,
+    split: str = "test",
+) -> Path:
+    """A BEIR dataset directory: corpus.jsonl, queries.jsonl, qrels/{split}.tsv.
+
+    `qrels` maps a query id to its one relevant corpus id (grade 1).
+    """
     (root / "qrels").mkdir(parents=True)
-    docs = [
-        {"_id": "a", "title": "Vitamin D", "text": "Vitamin D deficiency is common in winter."},
-        {"_id": "b", "title": "Aspirin", "text": "Aspirin reduces the risk of heart attacks."},
-        {"_id": "c", "title": "Sleep", "text": "Adults need seven to nine hours of sleep."},
-    ]
-    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
-    queries = [
-        {"_id": "1", "text": "Does aspirin prevent heart attacks?"},
-        {"_id": "2", "text": "How much sleep do adults need?"},
-        {"_id": "3", "text": "unjudged query"},
-    ]
+    (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in corpus) + "\n")
     (root / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
-    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\tb\t1\n2\tc\t1\n")
+    rows = "".join(f"{qid}\t{doc}\t1\n" for qid, doc in qrels.items())
+    (root / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows)
     return root
 
 

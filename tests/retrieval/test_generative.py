@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
-from retrieval.answer import Passage, citation_problems
+from retrieval.answer import NOT_FOUND, Answer, Passage, citation_problems, passage_citation
 from retrieval.generative import (
     ChatClient,
     ChatConfig,
     GenerativeAnswerer,
     LlmUnavailable,
+    StreamEvent,
+    UncitedAnswer,
     repair_markers,
 )
 
@@ -33,6 +35,11 @@ RECORDED = (
 class ChatServer(BaseHTTPRequestHandler):
     requests: list[dict[str, Any]] = []
     fail_with: int | None = None
+    reply: str = RECORDED  # what the "model" says; tests swap in other recorded replies
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.requests, cls.fail_with, cls.reply = [], None, RECORDED
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -50,8 +57,9 @@ class ChatServer(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
-            for i in range(0, len(RECORDED), 7):  # 7-char pieces split markers mid-way
-                chunk = {"choices": [{"index": 0, "delta": {"content": RECORDED[i : i + 7]}}]}
+            reply = ChatServer.reply
+            for i in range(0, len(reply), 7):  # 7-char pieces split markers mid-way
+                chunk = {"choices": [{"index": 0, "delta": {"content": reply[i : i + 7]}}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             return
@@ -61,7 +69,7 @@ class ChatServer(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": RECORDED},
+                    "message": {"role": "assistant", "content": ChatServer.reply},
                     "finish_reason": "stop",
                 }
             ],
@@ -76,7 +84,7 @@ class ChatServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def llm_url() -> Iterator[str]:
-    ChatServer.requests, ChatServer.fail_with = [], None
+    ChatServer.reset()
     server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -85,7 +93,7 @@ def llm_url() -> Iterator[str]:
     server.server_close()
 
 
-def passages() -> list[Passage]:
+def passages(similarities: tuple[float, float, float] = (0.5, 0.5, 0.5)) -> list[Passage]:
     texts = [
         "Open the self-service portal and choose 'Regenerate VPN profile'.",
         "VPN profiles expire every 90 days.",
@@ -103,18 +111,26 @@ def passages() -> list[Passage]:
             100 * i + len(t),
             t,
             1 / (i + 1),
-            0.5,
+            similarities[i],
         )
         for i, t in enumerate(texts)
     ]
 
 
-def answerer(url: str) -> GenerativeAnswerer:
+def answerer(url: str, min_similarity: float = 0.25) -> GenerativeAnswerer:
     return GenerativeAnswerer(
         ChatClient(
             ChatConfig(base_url=url, model="test-model", api_key="sk-test", timeout_seconds=5)
-        )
+        ),
+        min_similarity=min_similarity,
     )
+
+
+def as_answer(done: StreamEvent, sources: list[Passage]) -> Answer:
+    """The `done` event as an `Answer`, its citations matched back to the passages."""
+    by_chunk = {p.chunk_id: p for p in sources}
+    cited = [passage_citation(c["index"], by_chunk[c["chunk_id"]]) for c in done.data["citations"]]
+    return Answer(done.data["answer"], cited, done.data["answerer"], done.data["found"])
 
 
 def test_sources_are_numbered_and_markers_validated(llm_url: str) -> None:
@@ -139,7 +155,8 @@ def test_sources_are_numbered_and_markers_validated(llm_url: str) -> None:
 
 
 def test_streaming_sends_citations_then_deltas_then_done(llm_url: str) -> None:
-    events = list(answerer(llm_url).stream("How do I fix my VPN?", passages()))
+    sources = passages()
+    events = list(answerer(llm_url).stream("How do I fix my VPN?", sources))
     kinds = [e.event for e in events]
     assert kinds[0] == "citations" and kinds[-1] == "done" and set(kinds[1:-1]) == {"delta"}
     assert [c["index"] for c in events[0].data["citations"]] == [1, 2, 3]
@@ -147,10 +164,55 @@ def test_streaming_sends_citations_then_deltas_then_done(llm_url: str) -> None:
     assert (
         "[7]" not in streamed and "Source" not in streamed
     )  # never leaked, even split across chunks
-    assert "[2]" in streamed and "[2][1]" in streamed
-    done = events[-1].data
-    assert done["used"] == [1, 2] and done["answerer"] == "generative"
-    assert done["answer"].endswith("extension 4242.")
+    assert "[2]" in streamed and "[2][1]" in streamed  # the provisional (prompt) numbering
+    done = events[-1]
+    # authoritative: renumbered by first use, only the used sources, same as `answer`
+    assert done.data["answer"] == answerer(llm_url).answer("q", sources).text
+    assert done.data["used"] == [2, 1] and done.data["answerer"] == "generative"
+    assert [c["chunk_id"] for c in done.data["citations"]] == ["chk_1", "chk_0"]
+    assert citation_problems(as_answer(done, sources)) == []
+
+
+def test_passages_under_the_threshold_never_reach_the_model(llm_url: str) -> None:
+    # only the two passages at or above 0.3 are sent, numbered 1..2 in retrieval order
+    answer = answerer(llm_url, min_similarity=0.3).answer("VPN?", passages((0.2, 0.3, 0.6)))
+    prompt = ChatServer.requests[0]["body"]["messages"][-1]["content"]
+    assert "[1] (FAQ 1)" in prompt and "[2] (FAQ 2)" in prompt and "FAQ 0" not in prompt
+    assert [c.passage.chunk_id for c in answer.citations] == ["chk_2", "chk_1"]  # [2] then [1]
+    assert citation_problems(answer) == []
+
+    ChatServer.requests = []
+    weak = passages((0.1, 0.29, 0.0))
+    nothing = answerer(llm_url, min_similarity=0.3).answer("VPN?", weak)
+    assert nothing.text == NOT_FOUND and nothing.citations == [] and not nothing.found
+    events = list(answerer(llm_url, min_similarity=0.3).stream("VPN?", weak))
+    assert [e.event for e in events] == ["citations", "delta", "done"]
+    assert events[0].data["citations"] == [] and events[-1].data["citations"] == []
+    assert events[-1].data["answer"] == NOT_FOUND and events[-1].data["found"] is False
+    assert ChatServer.requests == []  # the model was never asked
+
+
+def test_a_reply_that_cites_nothing_is_not_an_answer(llm_url: str) -> None:
+    # its only marker names no source, so after repair nothing in it is checkable
+    ChatServer.reply = "Profiles expire every 90 days [7]. Call the helpdesk."
+    with pytest.raises(UncitedAnswer, match="cited none of the sources"):
+        answerer(llm_url).answer("VPN?", passages())
+    assert issubclass(UncitedAnswer, LlmUnavailable)  # the service's fallback catches it
+    events: list[StreamEvent] = []
+    with pytest.raises(UncitedAnswer):
+        for event in answerer(llm_url).stream("VPN?", passages()):
+            events.append(event)
+    kinds = [e.event for e in events]
+    assert kinds[0] == "citations" and set(kinds[1:]) == {"delta"}  # no `done`: it raised
+    assert "[7]" not in "".join(e.data.get("text", "") for e in events)
+
+
+def test_the_models_not_found_reply_is_the_plain_not_found_answer(llm_url: str) -> None:
+    ChatServer.reply = f'"{NOT_FOUND}"'  # quoted, as models do with "reply exactly"
+    answer = answerer(llm_url).answer("Who won the 1998 World Cup?", passages())
+    assert (answer.text, answer.citations, answer.found) == (NOT_FOUND, [], False)
+    done = list(answerer(llm_url).stream("Who won the 1998 World Cup?", passages()))[-1]
+    assert done.data["answer"] == NOT_FOUND and done.data["citations"] == []
 
 
 def test_endpoint_failures_raise_llm_unavailable(llm_url: str) -> None:

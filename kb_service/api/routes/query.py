@@ -1,4 +1,14 @@
-"""Querying: one knowledge base (`/knowledge-bases/{id}/query`) or the organization (`/search`)."""
+"""Querying: one knowledge base (`/knowledge-bases/{id}/query`) or the organization (`/search`).
+
+With `"stream": true` (answer mode) the reply is Server-Sent Events, in this order:
+`citations` (`{citations}`: provisional sources, numbered as the deltas' markers),
+`delta`s (`{text}`: the draft, concatenated in order), an `error` (`{message}`) only if
+the LLM fails mid-answer, then `done` (`{answer, citations, answerer, found, used,
+notice?}`). `done` is authoritative: its answer is renumbered `1..m`, every `[n]` in it
+resolves to its `citations`, and every one of those is used; `used[i]` is the
+provisional number of `done.citations[i]`. When the generative draft cites nothing,
+`done` carries the extractive answer and a `notice` instead (see `retrieval.generative`).
+"""
 
 from __future__ import annotations
 
