@@ -61,3 +61,11 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     test_command = blocks[1].strip()
     assert "pytest" in test_command
     assert test_command in ci
+
+
+def test_dockerfile_installs_fail_the_build() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    runs = re.findall(r"^RUN (.*?)(?<!\\)$", dockerfile, re.M | re.S)
+    installs = [r for r in runs if "pip install" in r]
+    assert installs and all("|| true" not in r for r in installs), installs
+    assert "torch==2.13.0" in dockerfile  # the CPU build, never an unpinned CUDA torch
