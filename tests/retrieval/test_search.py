@@ -15,7 +15,7 @@ import pytest
 from qdrant_client import QdrantClient
 
 from retrieval.embedding import Embedder
-from retrieval.index import IndexPoint, VectorIndex
+from retrieval.index import IndexPoint, PointFilter, VectorIndex
 from retrieval.index.edge import EdgeVectorIndex
 from retrieval.index.server import QdrantServerIndex
 from retrieval.search import ChunkScope, Retriever, SearchMode
@@ -267,3 +267,42 @@ def test_backends_rank_identically(
         )
         idx.close()
     assert rankings[0] == rankings[1]
+
+
+@pytest.mark.parametrize("backend", ["edge", "client"])
+def test_count_upsert_and_delete_behave_alike_on_both_backends(
+    backend: str, points: list[IndexPoint], tmp_path: Path
+) -> None:
+    # The index operations ingestion and deletion rely on, on a fresh index of each kind.
+    dimension = len(points[0].dense)
+    idx: VectorIndex = (
+        EdgeVectorIndex(tmp_path / "edge", dimension)
+        if backend == "edge"
+        else QdrantServerIndex(QdrantClient(location=":memory:"), "chunks", dimension)
+    )
+    try:
+        idx.upsert(points)
+        idx.upsert(points)  # deterministic ids: a retried job never duplicates a point
+        assert idx.count(PointFilter()) == len(points)
+        d1 = [p for p in points if p.payload["document_id"] == "d1"]
+        assert idx.count(PointFilter.where(document_id="d1")) == len(d1)
+        # a new version of d1 is written, then the other versions are dropped (re-ingest)
+        v2 = [
+            IndexPoint(
+                _uuid(p.payload["name"] + "@2"), p.dense, p.sparse, {**p.payload, "version": 2}
+            )
+            for p in d1
+        ]
+        idx.upsert(v2)
+        assert idx.count(PointFilter.where(document_id="d1")) == 2 * len(d1)
+        idx.delete(PointFilter.where(document_id="d1").and_not("version", 2))
+        assert idx.count(PointFilter.where(document_id="d1", version=2)) == len(d1)
+        assert idx.count(PointFilter.where(document_id="d1", version=1)) == 0
+        # deleting a knowledge base's points leaves other organizations' alone
+        idx.delete(PointFilter.where(organization_id="org2", knowledge_base_id="kbC"))
+        assert idx.count(PointFilter.where(organization_id="org2")) == 0
+        assert idx.count(PointFilter()) == len(points) - sum(
+            p.payload["organization_id"] == "org2" for p in points
+        )
+    finally:
+        idx.close()
