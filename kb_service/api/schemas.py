@@ -176,9 +176,16 @@ class DocumentOut(BaseModel):
 
 
 class ChunkOut(BaseModel):
+    """A chunk with what a citation names: its document's title and source, its offsets."""
+
     id: str
     document_id: str
     knowledge_base_id: str
+    organization_id: str
+    title: str
+    source: str
+    source_type: str
+    version: int
     ordinal: int
     text: str
     char_start: int
@@ -188,11 +195,16 @@ class ChunkOut(BaseModel):
     section: list[str]
 
     @classmethod
-    def of(cls, chunk: Chunk) -> ChunkOut:
+    def of(cls, chunk: Chunk, document: Document) -> ChunkOut:
         return cls(
             id=chunk.id,
             document_id=chunk.document_id,
             knowledge_base_id=chunk.knowledge_base_id,
+            organization_id=chunk.organization_id,
+            title=document.title,
+            source=document.source,
+            source_type=document.source_type,
+            version=document.version,
             ordinal=chunk.ordinal,
             text=chunk.text,
             char_start=chunk.char_start,

@@ -93,6 +93,9 @@ def test_every_supported_type_becomes_cited_chunks(
         assert [c["ordinal"] for c in chunks] == list(range(len(chunks)))
         for chunk in chunks:
             assert full["text"][chunk["char_start"] : chunk["char_end"]] == chunk["text"]
+            assert (chunk["document_id"], chunk["knowledge_base_id"]) == (doc["id"], kb["id"])
+            assert chunk["organization_id"] == admin["organization_id"]
+            assert (chunk["title"], chunk["source"]) == (doc["title"], name) and chunk["title"]
         if name.endswith((".pdf", ".pptx")):
             assert all(c["page_number"] for c in chunks), name
         if name.endswith((".md", ".docx", ".html")):

@@ -266,7 +266,7 @@ def list_document_chunks(
 ) -> Any:
     """A document's chunks in order, with their offsets into its extracted text."""
     with db.session() as session:
-        doc_service.get_document(
+        document = doc_service.get_document(
             session, organization_id=principal.organization_id, kb_id=kb_id, document_id=document_id
         )
         rows, next_cursor = paginate(
@@ -277,7 +277,8 @@ def list_document_chunks(
             limit=limit,
             cursor=cursor,
         )
-        return page([ChunkOut.of(c).model_dump(mode="json") for c in rows], next_cursor)
+        chunks = [ChunkOut.of(c, document).model_dump(mode="json") for c in rows]
+        return page(chunks, next_cursor)
 
 
 @router.delete("/{kb_id}/documents/{document_id}", response_model=Envelope[dict[str, Any]])
