@@ -5,6 +5,8 @@ de-duplicate (delivery is at-least-once). The body is the event envelope, serial
 the same way every time. Outcomes: 2xx → succeeded; 410 Gone → the endpoint is
 disabled and the delivery dead-lettered; anything else (other status, connection
 error, timeout, an address the SSRF guard refuses) → retried on the backoff schedule.
+The connection goes to an address the guard vetted (`pin`), not to a second DNS
+lookup, so a rebinding host cannot swap in a private address after the check.
 Every outcome is written fenced on the dispatcher's lease, so a dispatcher that lost
 its lease (it was presumed dead) cannot overwrite the newer owner's result.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,6 +83,76 @@ def _prepare(db: Database, delivery_id: str, now: datetime) -> Request | None:
         )
 
 
+@dataclass(frozen=True)
+class Pinned:
+    """A request aimed at one vetted IP while still addressed to the URL's own host."""
+
+    url: httpx.URL  # the original URL with its host replaced by the IP literal
+    host: str  # the Host header: the original host (and port, if not the default)
+    sni_hostname: str | None  # https: the name TLS sends and checks the certificate against
+
+
+def pin(url: str, address: str) -> Pinned:
+    """`url` rewritten to connect to `address` (an IP) as if it had resolved there."""
+    original = httpx.URL(url)
+    return Pinned(
+        url=original.copy_with(host=address),
+        host=original.netloc.decode("ascii"),
+        sni_hostname=original.raw_host.decode("ascii") if original.scheme == "https" else None,
+    )
+
+
+def post(
+    client: httpx.Client,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    addresses: Sequence[str],
+) -> int:
+    """POST and return the status, connecting only to `addresses` (vetted IPs) if any are given.
+
+    Addresses are tried in order while the connection itself fails (as a resolver's
+    list would be); httpx errors propagate. Without addresses httpx resolves the
+    host itself, which is only acceptable when private addresses are allowed anyway.
+    """
+    if not addresses:
+        return _post(client, url, content, headers, {})
+    for address in addresses[:-1]:
+        try:
+            return _post_pinned(client, pin(url, address), content, headers)
+        except httpx.ConnectError:
+            continue
+    return _post_pinned(client, pin(url, addresses[-1]), content, headers)
+
+
+def _post_pinned(
+    client: httpx.Client, target: Pinned, content: bytes, headers: dict[str, str]
+) -> int:
+    headers = {**headers, "host": target.host}
+    extensions: dict[str, str] = {}
+    if target.sni_hostname is not None:
+        extensions["sni_hostname"] = target.sni_hostname
+        # The pool keys connections by IP now, so a kept-alive TLS connection verified
+        # for one host could otherwise carry a request for another host on that IP.
+        headers["connection"] = "close"
+    return _post(client, target.url, content, headers, extensions)
+
+
+def _post(
+    client: httpx.Client,
+    url: httpx.URL | str,
+    content: bytes,
+    headers: dict[str, str],
+    extensions: dict[str, str],
+) -> int:
+    # Streamed and never read: a receiver's (possibly huge) response body is irrelevant.
+    with client.stream(
+        "POST", url, content=content, headers=headers, extensions=extensions
+    ) as response:
+        return response.status_code
+
+
 def _send(client: httpx.Client, request: Request, now: datetime, *, allow_private: bool) -> Outcome:
     started = time.perf_counter()
 
@@ -88,7 +160,7 @@ def _send(client: httpx.Client, request: Request, now: datetime, *, allow_privat
         return round((time.perf_counter() - started) * 1000)
 
     try:
-        check_url(request.url, allow_private=allow_private)
+        addresses = check_url(request.url, allow_private=allow_private)
     except UnsafeWebhookUrl as exc:
         return Outcome(None, f"refused: {exc.message}", took())
     headers = signed_headers(
@@ -96,9 +168,9 @@ def _send(client: httpx.Client, request: Request, now: datetime, *, allow_privat
     )
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
     try:
-        # Streamed and never read: a receiver's (possibly huge) response body is irrelevant.
-        with client.stream("POST", request.url, content=request.body, headers=headers) as resp:
-            status = resp.status_code
+        status = post(
+            client, request.url, content=request.body, headers=headers, addresses=addresses
+        )
     except httpx.TimeoutException:
         return Outcome(None, "timeout", took())
     except httpx.HTTPError as exc:

@@ -69,6 +69,9 @@ class WebhookDispatcher:
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
+            # Direct connections only: a proxy from the environment would resolve the
+            # host itself, around the vetted-address pinning of the SSRF guard.
+            trust_env=False,
             headers={"user-agent": USER_AGENT},
             limits=httpx.Limits(max_connections=concurrency * 2),
         )

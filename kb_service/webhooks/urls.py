@@ -1,8 +1,13 @@
 """SSRF guard: webhook URLs must resolve to public addresses only.
 
 Checked when an endpoint is created and again before every attempt, since DNS may
-change in between. `KB_WEBHOOK_ALLOW_PRIVATE=true` lifts the rule (tests, private
-networks). Redirects are never followed, so a public URL cannot bounce inwards.
+change in between. The check alone is not enough: if the sender resolved the name
+once more to connect, a DNS-rebinding host could answer the check with a public
+address and the connection with 127.0.0.1. So `check_url` returns the addresses it
+vetted and delivery connects to one of those, never to a fresh lookup.
+`KB_WEBHOOK_ALLOW_PRIVATE=true` lifts the rule (tests, private networks); nothing is
+vetted or pinned then. Redirects are never followed, so a public URL cannot bounce
+inwards.
 """
 
 from __future__ import annotations
@@ -25,8 +30,12 @@ def _blocked(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Raise `UnsafeWebhookUrl` unless `url` is http(s) and every address it resolves to is public."""
+def check_url(url: str, *, allow_private: bool) -> tuple[str, ...]:
+    """Raise `UnsafeWebhookUrl` unless `url` is http(s) and every address it resolves to is public.
+
+    Returns the vetted IP addresses in resolver order, for the sender to connect to;
+    empty when `allow_private` is set, since then nothing needs pinning.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeWebhookUrl(
@@ -34,7 +43,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
             errors=[{"field": "url", "message": "not an http(s) URL", "type": "value_error"}],
         )
     if allow_private:
-        return
+        return ()
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
@@ -43,9 +52,11 @@ def check_url(url: str, *, allow_private: bool) -> None:
             f"The webhook host {parts.hostname!r} does not resolve.",
             errors=[{"field": "url", "message": "host does not resolve", "type": "value_error"}],
         ) from None
-    if not infos or any(_blocked(str(info[4][0])) for info in infos):
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses or any(_blocked(address) for address in addresses):
         raise UnsafeWebhookUrl(
             "Webhook URLs may not point at private, loopback or link-local addresses "
             "(set KB_WEBHOOK_ALLOW_PRIVATE=true to allow them).",
             errors=[{"field": "url", "message": "non-public address", "type": "value_error"}],
         )
+    return addresses
