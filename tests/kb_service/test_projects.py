@@ -81,3 +81,71 @@ def test_project_content_pages_over_knowledge_bases_and_documents(
     assert all(i["knowledge_base_id"] == kb["id"] for i in seen[:4])
     got = client.get(f"{API}/projects/{project['id']}", headers=headers).json()["data"]
     assert got["knowledge_base_count"] == 2
+
+
+def test_project_ids_are_checked_wherever_they_are_given(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    foreign = create_project(
+        client, {"X-API-Key": new_key(runtime, org="globex")["key"]}, "Not yours"
+    )
+    segment = {"speaker": "Ines", "text": "Any blockers?", "timestamp": 1.0}
+    for project_id in ("prj_doesnotexist", foreign["id"]):
+        attempts = {
+            "knowledge base": client.post(
+                f"{API}/knowledge-bases",
+                json={"name": "KB", "project_id": project_id},
+                headers=headers,
+            ),
+            "meeting": client.post(
+                f"{API}/meetings",
+                json={"title": "Sync", "project_id": project_id, "segments": [segment]},
+                headers=headers,
+            ),
+            "meeting source": client.post(
+                f"{API}/meeting-sources",
+                json={"name": "Bot", "project_id": project_id},
+                headers=headers,
+            ),
+        }
+        for what, response in attempts.items():
+            assert response.status_code == 404, (what, response.text)
+            assert response.json()["meta"]["code"] == "not_found", what
+    kb = create_kb(client, headers)
+    moved = client.patch(
+        f"{API}/knowledge-bases/{kb['id']}", json={"project_id": foreign["id"]}, headers=headers
+    )
+    assert moved.status_code == 404
+    assert (
+        client.get(f"{API}/knowledge-bases", headers=headers).json()["data"][0]["project_id"]
+        is None
+    )
+    assert client.get(f"{API}/meetings/x", headers=headers).status_code == 404
+    listed = client.get(f"{API}/projects/{foreign['id']}/meetings", headers=headers)
+    assert listed.status_code == 404
+
+
+def test_an_imported_meeting_lists_given_participants_and_its_speakers(
+    client: TestClient, admin: dict
+) -> None:
+    headers = admin["headers"]
+    project = create_project(client, headers, "Payments")
+    created = client.post(
+        f"{API}/meetings",
+        json={
+            "title": "Design review",
+            "project_id": project["id"],
+            "participants": ["Ana Silva", "Ines"],
+            "segments": [
+                {"speaker": "Ines", "text": "We ship on Friday.", "timestamp": 2.0},
+                {"speaker": "Tomas", "text": "Then I freeze the branch.", "timestamp": 5.5},
+            ],
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    meeting = created.json()["data"]
+    assert meeting["participants"] == ["Ana Silva", "Ines", "Tomas"]
+    listed = client.get(f"{API}/projects/{project['id']}/meetings", headers=headers).json()
+    assert listed["data"][0]["participants"] == ["Ana Silva", "Ines", "Tomas"]
