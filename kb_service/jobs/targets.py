@@ -47,15 +47,19 @@ def resolve_target(session: Session, item_id: str) -> Target | None:
             Document.status == "indexed",
         )
     ).first()
-    twin = session.scalars(
-        select(IngestItem).where(
-            IngestItem.job_id == item.job_id,
-            IngestItem.position < item.position,
-            IngestItem.content_hash == item.content_hash,
-            IngestItem.status != "failed",
-            IngestItem.document_id.is_not(None),
-        )
-    ).first()
+    twin = (
+        None
+        if same_content is not None
+        else session.scalars(
+            select(IngestItem).where(
+                IngestItem.job_id == item.job_id,
+                IngestItem.position < item.position,
+                IngestItem.content_hash == item.content_hash,
+                IngestItem.status != "failed",
+                IngestItem.document_id.is_not(None),
+            )
+        ).first()
+    )
     if same_content is not None or twin is not None:
         item.status, item.content = "unchanged", None
         if same_content is not None:
@@ -64,29 +68,7 @@ def resolve_target(session: Session, item_id: str) -> Target | None:
             item.document_id, item.document_version = twin.document_id, twin.document_version
         job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
         return None
-    if item.external_id:
-        identity = Document.external_id == item.external_id
-        same_item = IngestItem.external_id == item.external_id
-    else:
-        identity = Document.source == (item.source_url or item.filename)
-        same_item = IngestItem.external_id.is_(None) & (
-            func.coalesce(IngestItem.source_url, IngestItem.filename)
-            == (item.source_url or item.filename)
-        )
-    earlier = session.scalars(
-        select(IngestItem)
-        .where(
-            IngestItem.job_id == item.job_id,
-            IngestItem.position < item.position,
-            IngestItem.status == "pending",
-            IngestItem.document_id.is_not(None),
-            same_item,
-        )
-        .order_by(IngestItem.position.desc())
-    ).first()
-    existing = session.scalars(
-        select(Document).where(Document.knowledge_base_id == kb_id, identity)
-    ).first()
+    earlier, existing = _same_identity(session, item, kb_id)
     if earlier is not None:
         item.document_id = earlier.document_id
         item.document_version = (earlier.document_version or 1) + 1
@@ -101,3 +83,39 @@ def resolve_target(session: Session, item_id: str) -> Target | None:
         item.document_version or 1,
         existing=existing is not None or earlier is not None,
     )
+
+
+def _same_identity(
+    session: Session, item: IngestItem, kb_id: str
+) -> tuple[IngestItem | None, Document | None]:
+    """The latest earlier item of this job and the live document sharing the item's identity.
+
+    The identity is the `external_id`, else the source URL or filename; an item with
+    none of them (a JSON record with only text) is always a new document.
+    """
+    source = item.source_url or item.filename
+    if item.external_id:
+        identity = Document.external_id == item.external_id
+        same_item = IngestItem.external_id == item.external_id
+    elif source:
+        identity = Document.source == source
+        same_item = IngestItem.external_id.is_(None) & (
+            func.coalesce(IngestItem.source_url, IngestItem.filename) == source
+        )
+    else:
+        return None, None
+    earlier = session.scalars(
+        select(IngestItem)
+        .where(
+            IngestItem.job_id == item.job_id,
+            IngestItem.position < item.position,
+            IngestItem.status == "pending",
+            IngestItem.document_id.is_not(None),
+            same_item,
+        )
+        .order_by(IngestItem.position.desc())
+    ).first()
+    existing = session.scalars(
+        select(Document).where(Document.knowledge_base_id == kb_id, identity)
+    ).first()
+    return earlier, existing
