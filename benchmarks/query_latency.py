@@ -1,16 +1,18 @@
 """Warm query latency over HTTP on loopback against a 50,000-chunk knowledge base.
 
-    .venv/bin/python -m benchmarks.query_latency [--chunks 50000] [--requests 300] [--widths 3,2,1]
+    .venv/bin/python -m benchmarks.query_latency [--chunks 50000] [--requests 300]
+        [--widths 3,2,1]
 
 How the KB is built (say so in any figure): the SciFact abstracts become 5,183 SQL
 documents (status `indexed`, version 1, their text stored like ingestion stores it),
 and their sentences become chunks: windows of three consecutive sentences, then of
-two, until `--chunks` chunks exist (`--widths 1`: single sentences, ~52,000 of them), each embedded with the real MiniLM model and BM25
-encoder and written straight through the vector index (Qdrant Edge) with the payload
-ingestion writes. This skips parsing and the job queue (minutes of model time on 2
-cores) but the search path is the product's: `kb-service serve` in a subprocess,
-auth, SQL scope + liveness, Qdrant hybrid query, JSON. Embeddings are cached in the
-data directory, so later runs start at once.
+two, until `--chunks` chunks exist (`--widths 1`: single sentences, of which there
+are about 52,000, for a quarter of the model time), each embedded with the real
+MiniLM model and BM25 encoder and written straight through the vector index (Qdrant
+Edge) with the payload ingestion writes. This skips parsing and the job queue
+(minutes of model time on 2 cores) but the search path is the product's: `kb-service
+serve` in a subprocess, auth, SQL scope + liveness, Qdrant hybrid query, JSON.
+Embeddings are cached in the data directory, so later runs start at once.
 
 Reported: p50/p95 for one client (retrieve, then answer mode), throughput and p95
 with 8 concurrent clients, and the median of each `Server-Timing` stage (embed,
