@@ -35,12 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kb_service.api.deps import check_organization, spend_rate_limit
 from kb_service.api.errors import send_error
 from kb_service.db.base import utcnow
-from kb_service.errors import (
-    Conflict,
-    InvalidInput,
-    ServiceError,
-    Unauthenticated,
-)
+from kb_service.errors import Conflict, InvalidInput, ServiceError, Unauthenticated
 from kb_service.services import idempotency as records
 from kb_service.services.keys import authenticate
 
