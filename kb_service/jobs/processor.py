@@ -2,8 +2,8 @@
 
 Items are prepared (parsed and chunked) ahead on a helper thread while the model
 embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several documents
-are embedded together so the model always gets full batches. Per item, the order of writes makes re-ingest
-atomic for searchers and every step safe to repeat after a crash:
+are embedded together so the model always gets full batches. Per item, the order of
+writes makes re-ingest atomic for searchers and every step safe to repeat after a crash:
 
 1. the item's target document id and version are fixed and committed (`targets.py`:
    dedup by content hash, versioning by external id or source);
