@@ -72,8 +72,43 @@ def configure_offline_nlp() -> Path:
         tokenize._load_spacy_model = _load_fast_pipeline
         # A model cached before this point would be whatever the default lookup found.
         tokenize._get_nlp.cache_clear()
+        _skip_narrative_guess_in_html()
         _configured_model_dir = model_dir
         return model_dir
+
+
+def _skip_narrative_guess_in_html() -> None:
+    """Stop the HTML parser (HTML and Markdown) running spaCy on every paragraph.
+
+    Why: for text with no more specific tag (a `<p>`, a `<div>`'s text), unstructured
+    0.27 tags the sentences with spaCy only to choose NarrativeText over Text. Both
+    become the same plain text piece here (`element_pieces`), so that choice was 90%
+    of the parse time of a Markdown file and changed nothing we keep. Bullets, headings
+    (from h1-h6), lists and tables are decided as before.
+    """
+    import unstructured.partition.html.parser as html_parser
+
+    html_parser.derive_element_type_from_text = structural_element_type  # type: ignore[assignment]
+
+
+def structural_element_type(text: str) -> Any:
+    """unstructured's `derive_element_type_from_text` without the spaCy narrative guess."""
+    from unstructured.documents.elements import Address, EmailAddress, ListItem, Text
+    from unstructured.partition.text_type import (
+        is_bulleted_text,
+        is_email_address,
+        is_us_city_state_zip,
+    )
+
+    if is_bulleted_text(text):
+        return ListItem
+    if is_us_city_state_zip(text):
+        return Address
+    if is_email_address(text):
+        return EmailAddress
+    if len(text) < 2:
+        return None
+    return Text
 
 
 def _load_fast_pipeline() -> Any:

@@ -363,3 +363,29 @@ def test_extraction_makes_no_network_or_subprocess_calls() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("name", ["runbook.md", "architecture.html"])
+def test_skipping_the_narrative_guess_changes_no_block(
+    extractor: Extractor, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTML/Markdown skip unstructured's spaCy NarrativeText-vs-Text guess: same blocks."""
+    import unstructured.partition.html.parser as html_parser
+    from unstructured.documents.elements import NarrativeText, Text
+    from unstructured.partition.text_type import is_possible_narrative_text
+
+    from ingest.nlp_setup import structural_element_type
+
+    fast = extract(extractor, SAMPLES / name)
+    assert html_parser.derive_element_type_from_text is structural_element_type
+
+    def with_narrative_guess(text: str) -> object:  # unstructured's own order of checks
+        kind = structural_element_type(text)
+        if kind is Text and is_possible_narrative_text(text):
+            return NarrativeText
+        return kind
+
+    monkeypatch.setattr(html_parser, "derive_element_type_from_text", with_narrative_guess)
+    guessed = extract(extractor, SAMPLES / name)
+    assert guessed.text == fast.text
+    assert guessed.blocks == fast.blocks
