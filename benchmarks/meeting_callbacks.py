@@ -5,7 +5,7 @@ meeting indexer) on loopback in a child process, registers a meeting source, the
 sends `--rate` signed `segment_finalized` callbacks per second (open loop: a slow
 answer never lowers the offered rate) spread over `--meetings` concurrent meetings for
 `--duration` seconds. Every segment carries a unique word; one prober takes the newest
-accepted segment, polls `POST /search` (sparse mode, meetings only) every `--poll`
+accepted segment, polls `POST /search` (hybrid, meetings only) every `--poll`
 seconds until its word is found (time-to-searchable = found - callback sent), then
 takes the newest again. One probe at a time keeps the probing load bounded: each
 search runs the query through the model, so unbounded probing would slow indexing
@@ -193,7 +193,6 @@ class Load:
                 json={
                     "query": word,
                     "mode": "retrieve",
-                    "search": "sparse",
                     "top_k": 3,
                     "filter": {"source_types": ["meeting"]},
                 },

@@ -172,18 +172,37 @@ class Retriever:
         )
         timings.index_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        chunks = [_with_similarity(hit, dense) for hit in hits]
+        chunks = self._with_similarity(hits, dense)
         if diversify:
             chunks = mmr(chunks, limit=limit, lambda_=self.mmr_lambda)
         timings.rerank_ms = (time.perf_counter() - started) * 1000
         return chunks[:limit]
 
+    def _with_similarity(
+        self, hits: Sequence[IndexHit], query: Sequence[float]
+    ) -> list[RetrievedChunk]:
+        """Chunks with their cosine similarity to the query.
 
-def _with_similarity(hit: IndexHit, query: Sequence[float]) -> RetrievedChunk:
-    similarity = 0.0
-    if hit.dense is not None:
-        similarity = float(np.dot(np.asarray(hit.dense, dtype=np.float32), query))
-    return RetrievedChunk(hit.id, hit.score, similarity, hit.payload, hit.dense)
+        A hit stored without a dense vector (a live meeting segment, found lexically) is
+        embedded here, so its similarity is as real as the others'.
+        """
+        missing = [i for i, hit in enumerate(hits) if hit.dense is None]
+        dense = [hit.dense for hit in hits]
+        if missing:
+            texts = [str(hits[i].payload.get("text", "")) for i in missing]
+            for i, vector in zip(missing, self.embedder.embed_documents(texts), strict=True):
+                dense[i] = tuple(float(x) for x in vector)
+        query_vector = np.asarray(query, dtype=np.float32)
+        return [
+            RetrievedChunk(
+                hit.id,
+                hit.score,
+                float(np.dot(np.asarray(vector, dtype=np.float32), query_vector)),
+                hit.payload,
+                vector,
+            )
+            for hit, vector in zip(hits, dense, strict=True)
+        ]
 
 
 def mmr(chunks: Sequence[RetrievedChunk], *, limit: int, lambda_: float) -> list[RetrievedChunk]:

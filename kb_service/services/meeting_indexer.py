@@ -5,10 +5,17 @@ SQL, so nothing is lost on a restart: work is whatever the meetings table says.
 - live: meetings with `pending_segments`; their new segments are laid out after the
   already-indexed ones and written as points of the meeting's current version (a late,
   out-of-order segment re-lays out the segments after it, whose points are rewritten).
-- final: `ended` meetings; the whole transcript is re-chunked by speaker turns and
-  written at `index_version + 1`; then one transaction flips the version, marks the
-  meeting `indexed` and records `meeting.indexed` in the outbox; then the points of
-  every other version are deleted (`stale_points` marks a crash in between, swept later).
+  Live points carry the sparse (BM25) vector only: no model call, so a segment is
+  searchable by its words within a poll of arriving, however many meetings talk at
+  once. (Embedding every segment on arrival could not keep up: on 2 cores the model
+  reads ~70 sentences/s while serving the callbacks; at 50 segments/s the backlog and
+  the time-to-searchable grew without bound.) Hybrid search finds them through its
+  sparse half; the retriever embeds such hits for their similarity (`Retriever`).
+- final: `ended` meetings; the whole transcript is re-chunked by speaker turns,
+  embedded (dense and sparse) and written at `index_version + 1`; then one transaction
+  flips the version, marks the meeting `indexed` and records `meeting.indexed` in the
+  outbox; then the points of every other version are deleted (`stale_points` marks a
+  crash in between, swept later).
 A meeting is claimed under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so
 several processes share the work; a failing final index is retried with backoff and
 marked `failed` after MAX_ATTEMPTS.
@@ -40,6 +47,7 @@ from kb_service.services.meeting_points import (
     base_payload,
     embed,
     final_chunks,
+    lexical,
     live_chunks,
     meeting_points,
 )
@@ -147,7 +155,7 @@ class MeetingIndexer:
     # -- live segments ----------------------------------------------------------------
 
     def _index_live(self, meeting_ids: list[str]) -> None:
-        """New segments of many meetings, embedded in one model call (the bottleneck)."""
+        """New segments of many meetings, written as lexical (sparse-only) points."""
         works: list[_LiveWork] = []
         for meeting_id in meeting_ids:
             try:
@@ -162,7 +170,7 @@ class MeetingIndexer:
             return
         started = time.perf_counter()
         try:
-            vectors = embed(self.pipeline, [c for w in works for c in w.chunks])
+            vectors = lexical(self.pipeline, [c for w in works for c in w.chunks])
             offset, points = 0, []
             for w in works:
                 points += meeting_points(
@@ -174,7 +182,7 @@ class MeetingIndexer:
                     base=w.base,
                 )
                 offset += len(w.chunks)
-            embedded = time.perf_counter()
+            encoded = time.perf_counter()
             self.index.upsert(points)
         except Exception as exc:
             log.exception("indexing live segments failed")
@@ -190,11 +198,11 @@ class MeetingIndexer:
                 held.transcript_chars = max(held.transcript_chars, w.spans[-1].char_end)
                 leases.release(held)
         log.debug(
-            "live pass: %d meetings, %d points; embed %.0f ms, upsert+commit %.0f ms",
+            "live pass: %d meetings, %d points; sparse %.0f ms, upsert+commit %.0f ms",
             len(works),
             len(points),
-            (embedded - started) * 1000,
-            (time.perf_counter() - embedded) * 1000,
+            (encoded - started) * 1000,
+            (time.perf_counter() - encoded) * 1000,
         )
 
     def _prepare_live(self, meeting_id: str) -> _LiveWork | None:

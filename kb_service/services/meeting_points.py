@@ -18,7 +18,7 @@ from ingest.documents import ChunkDraft
 from ingest.pipeline import EmbeddedChunks, IngestPipeline, chunk_id, point_id
 from ingest.transcripts import SegmentSpan, TranscriptChunk
 from kb_service.db.meetings import Meeting
-from retrieval.index import IndexPoint
+from retrieval.index import IndexPoint, SparseVec
 
 # Live pieces of segment `sequence` use ordinals sequence * PIECES_PER_SEGMENT + i; a
 # segment (at most MAX_SEGMENT_CHARS characters) splits into far fewer pieces.
@@ -83,16 +83,28 @@ def embed(pipeline: IngestPipeline, chunks: Sequence[MeetingChunk]) -> EmbeddedC
     return pipeline.embed([c.draft for c in chunks])
 
 
+def lexical(pipeline: IngestPipeline, chunks: Sequence[MeetingChunk]) -> list[SparseVec]:
+    """Sparse (BM25) vectors of `chunks` only: no model call."""
+    return [pipeline.sparse_encoder.embed_document(c.draft.embedding_text) for c in chunks]
+
+
 def meeting_points(
     chunks: Sequence[MeetingChunk],
-    vectors: EmbeddedChunks,
+    vectors: EmbeddedChunks | list[SparseVec],
     *,
     offset: int,
     meeting_id: str,
     version: int,
     base: dict[str, Any],
 ) -> list[IndexPoint]:
-    """Points of `chunks`, whose vectors start at row `offset` of `vectors`."""
+    """Points of `chunks`, whose vectors start at row `offset` of `vectors`.
+
+    `vectors` is either dense and sparse vectors, or sparse ones only (live points).
+    """
+    if isinstance(vectors, EmbeddedChunks):
+        dense, sparse = vectors.dense, vectors.sparse
+    else:
+        dense, sparse = None, vectors
     points = []
     for i, chunk in enumerate(chunks, start=offset):
         draft, segments = chunk.draft, chunk.segments
@@ -121,7 +133,10 @@ def meeting_points(
         }
         points.append(
             IndexPoint(
-                id=pid, dense=vectors.dense[i].tolist(), sparse=vectors.sparse[i], payload=payload
+                id=pid,
+                dense=dense[i].tolist() if dense is not None else None,
+                sparse=sparse[i],
+                payload=payload,
             )
         )
     return points

@@ -2,7 +2,8 @@
 
 Each chunk is one point with a dense vector (`dense`, cosine) and a sparse lexical
 vector (`sparse`, BM25 term weights; the backend applies the IDF modifier at query
-time). Payload fields the service filters on are indexed by every backend:
+time). A point may be written without its dense vector (live meeting segments, which
+the model has not embedded yet): dense searches skip it, sparse searches find it. Payload fields the service filters on are indexed by every backend:
 `organization_id`, `knowledge_base_id`, `document_id`, `project_id`, `source_type`,
 `meeting_id` (keywords) and `version`, `created_at` (numbers).
 """
@@ -40,7 +41,7 @@ class SparseVec:
 @dataclass(frozen=True)
 class IndexPoint:
     id: str
-    dense: Sequence[float]
+    dense: Sequence[float] | None  # None: lexical only until re-indexed with a vector
     sparse: SparseVec
     payload: dict[str, Any]
 

@@ -56,6 +56,15 @@ def to_edge_filter(where: PointFilter) -> qe.Filter | None:
     )
 
 
+def _vectors(point: IndexPoint) -> dict[str, Any]:
+    vectors: dict[str, Any] = {
+        SPARSE_VECTOR: qe.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    }
+    if point.dense is not None:
+        vectors[DENSE_VECTOR] = list(map(float, point.dense))
+    return vectors
+
+
 def _dense_of(vector: Any) -> tuple[float, ...] | None:
     if isinstance(vector, dict):
         vector = vector.get(DENSE_VECTOR)
@@ -98,12 +107,7 @@ class EdgeVectorIndex(VectorIndex):
         edge_points = [
             qe.Point(
                 id=p.id,
-                vector={
-                    DENSE_VECTOR: list(map(float, p.dense)),
-                    SPARSE_VECTOR: qe.SparseVector(
-                        indices=p.sparse.indices, values=p.sparse.values
-                    ),
-                },
+                vector=_vectors(p),
                 payload=p.payload,
             )
             for p in points

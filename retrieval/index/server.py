@@ -47,6 +47,15 @@ def to_client_filter(where: PointFilter) -> qm.Filter | None:
     )
 
 
+def _vectors(point: IndexPoint) -> dict[str, Any]:
+    vectors: dict[str, Any] = {
+        SPARSE_VECTOR: qm.SparseVector(indices=point.sparse.indices, values=point.sparse.values)
+    }
+    if point.dense is not None:
+        vectors[DENSE_VECTOR] = list(map(float, point.dense))
+    return vectors
+
+
 def _dense_of(vector: Any) -> tuple[float, ...] | None:
     if isinstance(vector, dict):
         vector = vector.get(DENSE_VECTOR)
@@ -93,12 +102,7 @@ class QdrantServerIndex(VectorIndex):
             points=[
                 qm.PointStruct(
                     id=p.id,
-                    vector={
-                        DENSE_VECTOR: list(map(float, p.dense)),
-                        SPARSE_VECTOR: qm.SparseVector(
-                            indices=p.sparse.indices, values=p.sparse.values
-                        ),
-                    },
+                    vector=_vectors(p),
                     payload=p.payload,
                 )
                 for p in points

@@ -97,6 +97,19 @@ def test_live_stream_becomes_searchable_then_indexed_history(
     found = wait_until_found(client, headers, "staging Kafka cluster resized", "Kafka", timeout=10)
     assert time.monotonic() - started < 5
     assert found["meeting_id"] == meeting_id and found["speaker"] == "Tomas Eriksen"
+    # Live points are lexical only (no model call on arrival); an answer still cites
+    # them, with a similarity computed from their text at query time.
+    assert (
+        indexing.index.search(
+            where=PointFilter.where(meeting_id=meeting_id), limit=10, dense=[1.0] * 384
+        )
+        == []
+    )
+    live_answer = search(client, headers, "Who resized the staging Kafka cluster?")
+    assert any(
+        c.get("meeting_id") == meeting_id and c["speaker"] == "Tomas Eriksen"
+        for c in live_answer["citations"]
+    ), live_answer
     live = client.get(f"{API}/meetings/{meeting_id}", headers=headers).json()["data"]
     assert live["status"] == "live" and live["segment_count"] == 6
     assert live["participants"][0] == "Lea" and "Tomas Eriksen" in live["participants"]

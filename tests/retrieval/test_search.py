@@ -306,3 +306,38 @@ def test_count_upsert_and_delete_behave_alike_on_both_backends(
         )
     finally:
         idx.close()
+
+
+@pytest.mark.parametrize("backend", ["edge", "client"])
+def test_a_point_without_its_dense_vector_is_found_lexically_with_a_real_similarity(
+    backend: str, points: list[IndexPoint], embedder: Embedder, tmp_path: Path
+) -> None:
+    # Live meeting segments are written with the sparse vector only (no model call).
+    dimension = len(points[0].dense or ())
+    idx: VectorIndex = (
+        EdgeVectorIndex(tmp_path / "edge", dimension)
+        if backend == "edge"
+        else QdrantServerIndex(QdrantClient(location=":memory:"), "chunks", dimension)
+    )
+    text = "Priya resized the staging Kafka cluster to six brokers this morning."
+    live = IndexPoint(
+        _uuid("live"),
+        None,
+        SparseEncoder().embed_document(text),
+        {"name": "live", "organization_id": "org1", "version": 1, "text": text},
+    )
+    try:
+        idx.upsert([*points, live])
+        retriever = Retriever(embedder=embedder, sparse_encoder=SparseEncoder(), index=idx)
+        query = "Kafka cluster brokers"
+        assert "live" not in names(retriever, query, mode=SearchMode.DENSE, limit=10)
+        expected = float(np.dot(embedder.embed_query(query), embedder.embed_documents([text])[0]))
+        for mode in (SearchMode.SPARSE, SearchMode.HYBRID):
+            # Fused, it tops one list of two: in the top 2, first or tied for first.
+            hits = retriever.retrieve(query, scope=ChunkScope("org1"), limit=2, mode=mode)
+            (hit,) = [h for h in hits if h.payload["name"] == "live"]
+            assert hit.score == pytest.approx(hits[0].score)
+            assert hit.similarity == pytest.approx(expected, abs=1e-4)
+            assert hit.dense is not None and len(hit.dense) == dimension
+    finally:
+        idx.close()
