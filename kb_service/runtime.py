@@ -116,6 +116,7 @@ class Runtime:
             index=self.index,
             poll_seconds=self.settings.meeting_poll_seconds,
             lease_seconds=self.settings.meeting_lease_seconds,
+            live_embed_max_rate=self.settings.meeting_live_embed_max_rate,
             on_event=self.webhooks_due,
         )
         self.meeting_indexer.start()

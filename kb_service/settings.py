@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     meeting_indexer_enabled: bool = True
     meeting_poll_seconds: float = Field(default=0.2, gt=0)
     meeting_lease_seconds: float = Field(default=60.0, gt=1)
+    # Live segments are embedded on arrival while they arrive at most this fast
+    # (segments/s over the last 10 s); faster, they are written lexically only.
+    meeting_live_embed_max_rate: float = Field(default=5.0, ge=0)
     # Public base URL of the API (e.g. https://kb.example.com) for meeting sources'
     # callback_url; default: the URL the request came in on.
     public_url: str | None = None

@@ -5,12 +5,15 @@ SQL, so nothing is lost on a restart: work is whatever the meetings table says.
 - live: meetings with `pending_segments`; their new segments are laid out after the
   already-indexed ones and written as points of the meeting's current version (a late,
   out-of-order segment re-lays out the segments after it, whose points are rewritten).
-  Live points carry the sparse (BM25) vector only: no model call, so a segment is
-  searchable by its words within a poll of arriving, however many meetings talk at
-  once. (Embedding every segment on arrival could not keep up: on 2 cores the model
-  reads ~70 sentences/s while serving the callbacks; at 50 segments/s the backlog and
-  the time-to-searchable grew without bound.) Hybrid search finds them through its
-  sparse half; the retriever embeds such hits for their similarity (`Retriever`).
+  While segments arrive slowly (at most `live_embed_max_rate` per second over the last
+  10 s: a few meetings at once) their points get both vectors at once. Faster, they
+  carry the sparse (BM25) vector only: no model call, so a segment is searchable by
+  its words within a poll of arriving however many meetings talk at once, and the
+  model leaves the CPU to the callbacks. (Embedding every segment could not keep up:
+  on 2 cores the model reads ~70 sentences/s while serving the callbacks; at 50
+  segments/s the backlog and the time-to-searchable grew without bound, and callback
+  p95 tripled.) Hybrid search finds lexical points through its sparse half; the
+  retriever embeds such hits for their similarity (`Retriever`).
 - final: `ended` meetings; the whole transcript is re-chunked by speaker turns,
   embedded (dense and sparse) and written at `index_version + 1`; then one transaction
   flips the version, marks the meeting `indexed` and records `meeting.indexed` in the
@@ -26,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -60,6 +64,7 @@ log = logging.getLogger(__name__)
 EMBED_BATCH = 128
 LIVE_BATCH_MEETINGS = 32
 LIVE_BATCH_SEGMENTS = 512
+LIVE_RATE_WINDOW = 10.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class MeetingIndexer:
         poll_seconds: float = 0.2,
         lease_seconds: float = 60.0,
         on_event: Callable[[], None] | None = None,
+        live_embed_max_rate: float = 5.0,
     ) -> None:
         self.db = db
         self.pipeline = pipeline
@@ -97,6 +103,8 @@ class MeetingIndexer:
         self.chunker = TranscriptChunker(
             pipeline.default_chunking().max_tokens, load_encoding(), window
         )
+        self.live_embed_max_rate = live_embed_max_rate
+        self._live_arrivals: deque[tuple[float, int]] = deque()  # (when, segments)
         self._stop = threading.Event()
         self._wake = {kind: threading.Event() for kind in leases.WORK}
         self._threads: list[threading.Thread] = []
@@ -155,7 +163,7 @@ class MeetingIndexer:
     # -- live segments ----------------------------------------------------------------
 
     def _index_live(self, meeting_ids: list[str]) -> None:
-        """New segments of many meetings, written as lexical (sparse-only) points."""
+        """New segments of many meetings, in one model call (or lexical only: see above)."""
         works: list[_LiveWork] = []
         for meeting_id in meeting_ids:
             try:
@@ -169,8 +177,10 @@ class MeetingIndexer:
         if not works:
             return
         started = time.perf_counter()
+        chunks = [c for w in works for c in w.chunks]
+        dense = self._live_rate(sum(len(w.spans) for w in works)) <= self.live_embed_max_rate
         try:
-            vectors = lexical(self.pipeline, [c for w in works for c in w.chunks])
+            vectors = embed(self.pipeline, chunks) if dense else lexical(self.pipeline, chunks)
             offset, points = 0, []
             for w in works:
                 points += meeting_points(
@@ -198,12 +208,22 @@ class MeetingIndexer:
                 held.transcript_chars = max(held.transcript_chars, w.spans[-1].char_end)
                 leases.release(held)
         log.debug(
-            "live pass: %d meetings, %d points; sparse %.0f ms, upsert+commit %.0f ms",
+            "live pass: %d meetings, %d points; %s %.0f ms, upsert+commit %.0f ms",
             len(works),
+            "embed" if dense else "sparse",
             len(points),
             (encoded - started) * 1000,
             (time.perf_counter() - encoded) * 1000,
         )
+
+    def _live_rate(self, segments: int) -> float:
+        """Segments per second reaching live passes over the last 10 s, these included."""
+        now = time.monotonic()
+        arrivals = self._live_arrivals
+        arrivals.append((now, segments))
+        while arrivals[0][0] < now - LIVE_RATE_WINDOW:
+            arrivals.popleft()
+        return sum(n for _, n in arrivals) / LIVE_RATE_WINDOW
 
     def _prepare_live(self, meeting_id: str) -> _LiveWork | None:
         with self.db.session() as session:
