@@ -3,8 +3,9 @@
 `Retriever.retrieve` embeds the query (MiniLM for `dense`, BM25 term ids for `sparse`),
 runs one index query under a `ChunkScope` filter, and returns `RetrievedChunk`s best
 first, each with its query cosine similarity (`similarity`, from the stored dense
-vector) so that callers can apply a calibrated relevance threshold even when the
-ranking score is RRF's rank-based one. With `diversify=True` the candidates are
+vector, or from embedding the text of a point stored without one) so that callers can
+apply a calibrated relevance threshold even when the ranking score is RRF's rank-based
+one. With `diversify=True` the candidates are
 re-ranked by maximal marginal relevance (MMR) over their dense vectors.
 
 Fusion defaults (`DEFAULT_FUSION`: RRF k=10, dense and sparse weight 1.0) were tuned
