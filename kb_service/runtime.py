@@ -87,6 +87,7 @@ class Runtime:
             processor=self.processor,
             count=count,
             poll_seconds=self.settings.worker_poll_seconds,
+            on_job_done=self.webhooks_due,
         )
         self.workers.start()
         return self.workers

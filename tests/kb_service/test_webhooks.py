@@ -61,6 +61,8 @@ def test_ingest_completed_is_delivered_and_verifies_with_standardwebhooks(
     client: TestClient, admin: dict, runtime: Runtime
 ) -> None:
     headers = admin["headers"]
+    # A finished job wakes the dispatcher: delivery does not wait for its next poll.
+    runtime.settings = runtime.settings.model_copy(update={"webhook_poll_seconds": 120.0})
     runtime.start_webhook_dispatcher()
     with webhook_receiver() as receiver:
         hook = make_hook(client, headers, receiver.url, ["kb.ingest.completed"])
