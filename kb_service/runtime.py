@@ -78,7 +78,9 @@ class Runtime:
         pipeline = IngestPipeline(embedder=embedder)
         queue = JobQueue(db, settings.job_lease_seconds)
         processor = JobProcessor(db=db, queue=queue, pipeline=pipeline, index=index)
-        return cls(settings, db, embedder, index, pipeline, queue, processor)
+        runtime = cls(settings, db, embedder, index, pipeline, queue, processor)
+        db.on_events_committed.append(runtime.webhooks_due)
+        return runtime
 
     def start_workers(self, count: int | None = None) -> WorkerPool:
         count = self.settings.in_process_workers if count is None else count
@@ -87,7 +89,6 @@ class Runtime:
             processor=self.processor,
             count=count,
             poll_seconds=self.settings.worker_poll_seconds,
-            on_job_done=self.webhooks_due,
         )
         self.workers.start()
         return self.workers
@@ -118,7 +119,6 @@ class Runtime:
             poll_seconds=self.settings.meeting_poll_seconds,
             lease_seconds=self.settings.meeting_lease_seconds,
             live_embed_max_rate=self.settings.meeting_live_embed_max_rate,
-            on_event=self.webhooks_due,
         )
         self.meeting_indexer.start()
         return self.meeting_indexer

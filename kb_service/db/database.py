@@ -7,7 +7,8 @@ Alembic (`migrate`), serialised across processes on PostgreSQL by an advisory lo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK_ID = 0x6B62_7376  # "kbsv"
+# `Session.info` key set by `record_event`: this transaction wrote outbox events.
+EVENTS_RECORDED = "kb_events_recorded"
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -35,6 +40,9 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Called after a commit that wrote outbox events (`db.events.record_event`):
+        # the runtime wakes its webhook dispatcher here instead of leaving it to a poll.
+        self.on_events_committed: list[Callable[[], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -52,6 +60,12 @@ class Database:
             raise
         finally:
             session.close()
+        if session.info.pop(EVENTS_RECORDED, False):
+            for callback in self.on_events_committed:
+                try:
+                    callback()
+                except Exception:  # a wake-up is an optimisation; the poll still runs
+                    log.exception("an events-committed callback failed")
 
     def migrate(self) -> None:
         """Bring the schema to the latest Alembic revision."""

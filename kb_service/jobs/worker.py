@@ -7,7 +7,6 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 
 from kb_service.jobs.processor import JobProcessor
 from kb_service.jobs.queue import JobQueue, LeaseLost
@@ -24,20 +23,12 @@ class WorkerPool:
     """`count` threads draining the job queue until `stop()`."""
 
     def __init__(
-        self,
-        *,
-        queue: JobQueue,
-        processor: JobProcessor,
-        count: int,
-        poll_seconds: float,
-        on_job_done: Callable[[], None] | None = None,
+        self, *, queue: JobQueue, processor: JobProcessor, count: int, poll_seconds: float
     ) -> None:
         self.queue = queue
         self.processor = processor
         self.count = count
         self.poll_seconds = poll_seconds
-        # Called after each job (its outbox event is committed): wakes the dispatcher.
-        self.on_job_done = on_job_done or (lambda: None)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -61,8 +52,6 @@ class WorkerPool:
             self.processor.process(job_id, worker_id)
         except LeaseLost:
             log.warning("lost the lease on %s; another worker owns it now", job_id)
-        else:
-            self.on_job_done()
         return True
 
     def _run(self) -> None:

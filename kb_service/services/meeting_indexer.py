@@ -30,7 +30,6 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,7 +88,6 @@ class MeetingIndexer:
         index: VectorIndex,
         poll_seconds: float = 0.2,
         lease_seconds: float = 60.0,
-        on_event: Callable[[], None] | None = None,
         live_embed_max_rate: float = 5.0,
     ) -> None:
         self.db = db
@@ -97,7 +95,6 @@ class MeetingIndexer:
         self.index = index
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
-        self.on_event = on_event or (lambda: None)
         embedder = pipeline.embedder
         window = ModelWindow(limit=embedder.max_tokens, count=embedder.count_tokens)
         self.chunker = TranscriptChunker(
@@ -320,7 +317,6 @@ class MeetingIndexer:
                 },
             )
             leases.release(held)
-        self.on_event()
         self._sweep(meeting_id, version)
 
     def _sweep(self, meeting_id: str, version: int) -> None:

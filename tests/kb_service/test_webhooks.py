@@ -61,7 +61,8 @@ def test_ingest_completed_is_delivered_and_verifies_with_standardwebhooks(
     client: TestClient, admin: dict, runtime: Runtime
 ) -> None:
     headers = admin["headers"]
-    # A finished job wakes the dispatcher: delivery does not wait for its next poll.
+    # Committing an event (a finished job, an API call) wakes the dispatcher: with a
+    # 120 s poll, every delivery below would otherwise time out.
     runtime.settings = runtime.settings.model_copy(update={"webhook_poll_seconds": 120.0})
     runtime.start_webhook_dispatcher()
     with webhook_receiver() as receiver:
@@ -89,10 +90,17 @@ def test_ingest_completed_is_delivered_and_verifies_with_standardwebhooks(
         assert payload["data"]["job_id"] == job["id"] and payload["data"]["status"] == "completed"
         with pytest.raises(WebhookVerificationError):
             StandardWebhook("whsec_" + "A" * 32).verify(received.body, received.headers)
-        # deleting the knowledge base emits kb.deleted, which this endpoint did not subscribe to
+        # Deleting the knowledge base emits kb.deleted: the first endpoint did not subscribe
+        # to it, a second one did.
+        other = make_hook(client, headers, receiver.url, ["kb.deleted"])
         client.delete(f"{API}/knowledge-bases/{kb['id']}", headers=headers)
+        wait_until(lambda: len(receiver.received) == 2, what="the kb.deleted delivery")
+        deleted = receiver.received[1]
+        assert StandardWebhook(other["secret"]).verify(deleted.body, deleted.headers)["type"] == (
+            "kb.deleted"
+        )
         time.sleep(0.5)
-        assert len(receiver.received) == 1
+        assert len(receiver.received) == 2
     [delivery] = deliveries(client, headers, hook["id"])
     assert delivery["status"] == "succeeded" and delivery["event_id"] == payload["id"]
     assert (
