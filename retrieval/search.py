@@ -174,6 +174,8 @@ class Retriever:
         timings.index_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         chunks = self._with_similarity(hits, dense)
+        timings.embed_ms += (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
         if diversify:
             chunks = mmr(chunks, limit=limit, lambda_=self.mmr_lambda)
         timings.rerank_ms = (time.perf_counter() - started) * 1000
@@ -185,12 +187,16 @@ class Retriever:
         """Chunks with their cosine similarity to the query.
 
         A hit stored without a dense vector (a live meeting segment, found lexically) is
-        embedded here, so its similarity is as real as the others'.
+        embedded here from its `embedding_text`, so its similarity is as real as the
+        others'.
         """
         missing = [i for i, hit in enumerate(hits) if hit.dense is None]
         dense = [hit.dense for hit in hits]
         if missing:
-            texts = [str(hits[i].payload.get("text", "")) for i in missing]
+            texts = [
+                str(hits[i].payload.get("embedding_text") or hits[i].payload.get("text", ""))
+                for i in missing
+            ]
             for i, vector in zip(missing, self.embedder.embed_documents(texts), strict=True):
                 dense[i] = tuple(float(x) for x in vector)
         query_vector = np.asarray(query, dtype=np.float32)

@@ -73,8 +73,9 @@ class _LiveWork:
     meeting_id: str
     version: int
     base: dict[str, object]
-    spans: list[SegmentSpan]
+    spans: list[SegmentSpan]  # the new segments and the already indexed ones after them
     chunks: list[MeetingChunk]
+    new_segments: int
 
 
 class MeetingIndexer:
@@ -175,7 +176,7 @@ class MeetingIndexer:
             return
         started = time.perf_counter()
         chunks = [c for w in works for c in w.chunks]
-        dense = self._live_rate(sum(len(w.spans) for w in works)) <= self.live_embed_max_rate
+        dense = self._live_rate(sum(w.new_segments for w in works)) <= self.live_embed_max_rate
         try:
             vectors = embed(self.pipeline, chunks) if dense else lexical(self.pipeline, chunks)
             offset, points = 0, []
@@ -214,7 +215,11 @@ class MeetingIndexer:
         )
 
     def _live_rate(self, segments: int) -> float:
-        """Segments per second reaching live passes over the last 10 s, these included."""
+        """New segments per second over the last 10 s, these included.
+
+        Only new ones count: a late segment re-lays out (and rewrites) the indexed ones
+        after it, which is no sign of load.
+        """
         now = time.monotonic()
         arrivals = self._live_arrivals
         arrivals.append((now, segments))
@@ -245,6 +250,7 @@ class MeetingIndexer:
                     session, meeting_id, from_sequence=first_pending, limit=LIVE_BATCH_SEGMENTS
                 )
                 version, base = meeting.index_version, base_payload(meeting)
+                new_segments = min(meeting.pending_segments, len(tail))
         if first_pending is None:
             with meeting_writes(self.db), self.db.session() as session:
                 held = leases.held(session, self.db, meeting_id, self._owner("live"))
@@ -255,7 +261,7 @@ class MeetingIndexer:
         laid = layout(tail, start=start, previous_speaker=speaker)
         pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
         chunks = live_chunks(laid.spans, [s.text for s in tail], pieces)
-        return _LiveWork(meeting_id, version, base, laid.spans, chunks)
+        return _LiveWork(meeting_id, version, base, laid.spans, chunks, new_segments)
 
     # -- ended meetings ---------------------------------------------------------------
 

@@ -131,6 +131,8 @@ def meeting_points(
             "last_timestamp": max(s.timestamp for s in segments),
             "segments": [s.to_payload() for s in segments],
         }
+        if dense is None:  # what the model would have read, for whoever embeds it later
+            payload["embedding_text"] = draft.embedding_text
         points.append(
             IndexPoint(
                 id=pid,

@@ -320,18 +320,27 @@ def test_a_point_without_its_dense_vector_is_found_lexically_with_a_real_similar
         else QdrantServerIndex(QdrantClient(location=":memory:"), "chunks", dimension)
     )
     text = "Priya resized the staging Kafka cluster to six brokers this morning."
+    embedding_text = "Priya Natarajan\n" + text  # the speaker, as meeting points embed it
     live = IndexPoint(
         _uuid("live"),
         None,
-        SparseEncoder().embed_document(text),
-        {"name": "live", "organization_id": "org1", "version": 1, "text": text},
+        SparseEncoder().embed_document(embedding_text),
+        {
+            "name": "live",
+            "organization_id": "org1",
+            "version": 1,
+            "text": text,
+            "embedding_text": embedding_text,
+        },
     )
     try:
         idx.upsert([*points, live])
         retriever = Retriever(embedder=embedder, sparse_encoder=SparseEncoder(), index=idx)
         query = "Kafka cluster brokers"
         assert "live" not in names(retriever, query, mode=SearchMode.DENSE, limit=10)
-        expected = float(np.dot(embedder.embed_query(query), embedder.embed_documents([text])[0]))
+        expected = float(
+            np.dot(embedder.embed_query(query), embedder.embed_documents([embedding_text])[0])
+        )
         for mode in (SearchMode.SPARSE, SearchMode.HYBRID):
             # Fused, it tops one list of two: in the top 2, first or tied for first.
             hits = retriever.retrieve(query, scope=ChunkScope("org1"), limit=2, mode=mode)
@@ -339,5 +348,6 @@ def test_a_point_without_its_dense_vector_is_found_lexically_with_a_real_similar
             assert hit.score == pytest.approx(hits[0].score)
             assert hit.similarity == pytest.approx(expected, abs=1e-4)
             assert hit.dense is not None and len(hit.dense) == dimension
+        assert "live" in names(retriever, query, limit=3, diversify=True)  # MMR has its vector
     finally:
         idx.close()
