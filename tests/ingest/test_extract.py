@@ -371,21 +371,15 @@ def test_skipping_the_narrative_guess_changes_no_block(
 ) -> None:
     """HTML/Markdown skip unstructured's spaCy NarrativeText-vs-Text guess: same blocks."""
     import unstructured.partition.html.parser as html_parser
-    from unstructured.documents.elements import NarrativeText, Text
-    from unstructured.partition.text_type import is_possible_narrative_text
 
-    from ingest.nlp_setup import structural_element_type
+    from ingest import nlp_setup
 
     fast = extract(extractor, SAMPLES / name)
-    assert html_parser.derive_element_type_from_text is structural_element_type
+    assert html_parser.derive_element_type_from_text is nlp_setup.structural_element_type
+    original = nlp_setup.unstructured_element_type
+    assert original is not None and original.__module__ == html_parser.__name__
 
-    def with_narrative_guess(text: str) -> object:  # unstructured's own order of checks
-        kind = structural_element_type(text)
-        if kind is Text and is_possible_narrative_text(text):
-            return NarrativeText
-        return kind
-
-    monkeypatch.setattr(html_parser, "derive_element_type_from_text", with_narrative_guess)
+    monkeypatch.setattr(html_parser, "derive_element_type_from_text", original)
     guessed = extract(extractor, SAMPLES / name)
     assert guessed.text == fast.text
     assert guessed.blocks == fast.blocks
