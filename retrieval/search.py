@@ -172,9 +172,7 @@ class Retriever:
             with_dense=True,
         )
         timings.index_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        chunks = self._with_similarity(hits, dense)
-        timings.embed_ms += (time.perf_counter() - started) * 1000
+        chunks = self._with_similarity(hits, dense, timings)
         started = time.perf_counter()
         if diversify:
             chunks = mmr(chunks, limit=limit, lambda_=self.mmr_lambda)
@@ -182,7 +180,7 @@ class Retriever:
         return chunks[:limit]
 
     def _with_similarity(
-        self, hits: Sequence[IndexHit], query: Sequence[float]
+        self, hits: Sequence[IndexHit], query: Sequence[float], timings: RetrievalTimings
     ) -> list[RetrievedChunk]:
         """Chunks with their cosine similarity to the query.
 
@@ -197,7 +195,10 @@ class Retriever:
                 str(hits[i].payload.get("embedding_text") or hits[i].payload.get("text", ""))
                 for i in missing
             ]
-            for i, vector in zip(missing, self.embedder.embed_documents(texts), strict=True):
+            started = time.perf_counter()
+            vectors = self.embedder.embed_documents(texts)
+            timings.embed_ms += (time.perf_counter() - started) * 1000
+            for i, vector in zip(missing, vectors, strict=True):
                 dense[i] = tuple(float(x) for x in vector)
         query_vector = np.asarray(query, dtype=np.float32)
         return [

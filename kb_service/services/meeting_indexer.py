@@ -250,7 +250,13 @@ class MeetingIndexer:
                     session, meeting_id, from_sequence=first_pending, limit=LIVE_BATCH_SEGMENTS
                 )
                 version, base = meeting.index_version, base_payload(meeting)
-                new_segments = min(meeting.pending_segments, len(tail))
+                new_segments = session.scalar(
+                    select(func.count()).where(
+                        MeetingSegment.meeting_id == meeting_id,
+                        MeetingSegment.indexed.is_(False),
+                        MeetingSegment.sequence <= tail[-1].sequence,
+                    )
+                )
         if first_pending is None:
             with meeting_writes(self.db), self.db.session() as session:
                 held = leases.held(session, self.db, meeting_id, self._owner("live"))
@@ -261,7 +267,7 @@ class MeetingIndexer:
         laid = layout(tail, start=start, previous_speaker=speaker)
         pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
         chunks = live_chunks(laid.spans, [s.text for s in tail], pieces)
-        return _LiveWork(meeting_id, version, base, laid.spans, chunks, new_segments)
+        return _LiveWork(meeting_id, version, base, laid.spans, chunks, int(new_segments or 0))
 
     # -- ended meetings ---------------------------------------------------------------
 
