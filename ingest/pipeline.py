@@ -46,8 +46,11 @@ class PreparedDocument:
 
 @dataclass(frozen=True)
 class EmbeddedChunks:
-    dense: np.ndarray
+    dense: np.ndarray | None  # None: sparse vectors only (`IngestPipeline.embed(dense=False)`)
     sparse: list[SparseVec]
+
+    def dense_row(self, row: int) -> list[float] | None:
+        return self.dense[row].tolist() if self.dense is not None else None
 
 
 def point_id(document_id: str, version: int, ordinal: int) -> str:
@@ -115,11 +118,12 @@ class IngestPipeline:
         extracted = extract_text_record(text, title=title)
         return PreparedDocument(extracted, self._chunker(config).run(extracted))
 
-    def embed(self, drafts: Sequence[ChunkDraft]) -> EmbeddedChunks:
+    def embed(self, drafts: Sequence[ChunkDraft], *, dense: bool = True) -> EmbeddedChunks:
+        """Dense and sparse vectors of `drafts`; `dense=False` skips the model call."""
         texts = [d.embedding_text for d in drafts]
-        dense = self.embedder.embed_documents(texts)
+        vectors = self.embedder.embed_documents(texts) if dense else None
         sparse = [self.sparse_encoder.embed_document(t) for t in texts]
-        return EmbeddedChunks(dense, sparse)
+        return EmbeddedChunks(vectors, sparse)
 
     @staticmethod
     def points(
@@ -138,7 +142,7 @@ class IngestPipeline:
             result.append(
                 IndexPoint(
                     id=pid,
-                    dense=vectors.dense[offset + i].tolist(),
+                    dense=vectors.dense_row(offset + i),
                     sparse=vectors.sparse[offset + i],
                     payload={
                         **payload,

@@ -5,8 +5,8 @@ runs one index query under a `ChunkScope` filter, and returns `RetrievedChunk`s 
 first, each with its query cosine similarity (`similarity`, from the stored dense
 vector, or from embedding the text of a point stored without one) so that callers can
 apply a calibrated relevance threshold even when the ranking score is RRF's rank-based
-one. With `diversify=True` the candidates are
-re-ranked by maximal marginal relevance (MMR) over their dense vectors.
+one. With `diversify=True` the candidates are re-ranked by maximal marginal relevance
+(MMR) over their dense vectors.
 
 Fusion defaults (`DEFAULT_FUSION`: RRF k=10, dense and sparse weight 1.0) were tuned
 on BEIR SciFact (`python -m benchmarks.scifact_eval --sweep`). The issue asked to tune

@@ -50,7 +50,6 @@ from kb_service.services.meeting_points import (
     base_payload,
     embed,
     final_chunks,
-    lexical,
     live_chunks,
     meeting_points,
 )
@@ -178,7 +177,7 @@ class MeetingIndexer:
         chunks = [c for w in works for c in w.chunks]
         dense = self._live_rate(sum(w.new_segments for w in works)) <= self.live_embed_max_rate
         try:
-            vectors = embed(self.pipeline, chunks) if dense else lexical(self.pipeline, chunks)
+            vectors = embed(self.pipeline, chunks, dense=dense)
             offset, points = 0, []
             for w in works:
                 points += meeting_points(

@@ -18,7 +18,7 @@ from ingest.documents import ChunkDraft
 from ingest.pipeline import EmbeddedChunks, IngestPipeline, chunk_id, point_id
 from ingest.transcripts import SegmentSpan, TranscriptChunk
 from kb_service.db.meetings import Meeting
-from retrieval.index import IndexPoint, SparseVec
+from retrieval.index import IndexPoint
 
 # Live pieces of segment `sequence` use ordinals sequence * PIECES_PER_SEGMENT + i; a
 # segment (at most MAX_SEGMENT_CHARS characters) splits into far fewer pieces.
@@ -78,33 +78,26 @@ def final_chunks(chunks: Sequence[TranscriptChunk]) -> list[MeetingChunk]:
     return result
 
 
-def embed(pipeline: IngestPipeline, chunks: Sequence[MeetingChunk]) -> EmbeddedChunks:
-    """Dense and sparse vectors of `chunks`, in one model call (callers batch meetings)."""
-    return pipeline.embed([c.draft for c in chunks])
+def embed(
+    pipeline: IngestPipeline, chunks: Sequence[MeetingChunk], *, dense: bool = True
+) -> EmbeddedChunks:
+    """Vectors of `chunks` in one model call (callers batch meetings).
 
-
-def lexical(pipeline: IngestPipeline, chunks: Sequence[MeetingChunk]) -> list[SparseVec]:
-    """Sparse (BM25) vectors of `chunks` only: no model call."""
-    return [pipeline.sparse_encoder.embed_document(c.draft.embedding_text) for c in chunks]
+    With `dense=False`: sparse (BM25) vectors only, no model call.
+    """
+    return pipeline.embed([c.draft for c in chunks], dense=dense)
 
 
 def meeting_points(
     chunks: Sequence[MeetingChunk],
-    vectors: EmbeddedChunks | list[SparseVec],
+    vectors: EmbeddedChunks,
     *,
     offset: int,
     meeting_id: str,
     version: int,
     base: dict[str, Any],
 ) -> list[IndexPoint]:
-    """Points of `chunks`, whose vectors start at row `offset` of `vectors`.
-
-    `vectors` is either dense and sparse vectors, or sparse ones only (live points).
-    """
-    if isinstance(vectors, EmbeddedChunks):
-        dense, sparse = vectors.dense, vectors.sparse
-    else:
-        dense, sparse = None, vectors
+    """Points of `chunks`, whose vectors start at row `offset` of `vectors`."""
     points = []
     for i, chunk in enumerate(chunks, start=offset):
         draft, segments = chunk.draft, chunk.segments
@@ -131,13 +124,13 @@ def meeting_points(
             "last_timestamp": max(s.timestamp for s in segments),
             "segments": [s.to_payload() for s in segments],
         }
-        if dense is None:  # what the model would have read, for whoever embeds it later
+        if vectors.dense is None:  # what the model would have read, for a later reader
             payload["embedding_text"] = draft.embedding_text
         points.append(
             IndexPoint(
                 id=pid,
-                dense=dense[i].tolist() if dense is not None else None,
-                sparse=sparse[i],
+                dense=vectors.dense_row(i),
+                sparse=vectors.sparse[i],
                 payload=payload,
             )
         )

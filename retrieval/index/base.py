@@ -4,7 +4,8 @@ Each chunk is one point with a dense vector (`dense`, cosine) and a sparse lexic
 vector (`sparse`, BM25 term weights; the backend applies the IDF modifier at query
 time). A point may be written without its dense vector (live meeting segments, which
 the model has not embedded yet): dense searches skip it, sparse searches find it, and
-its payload's `embedding_text` says what the model would have read. Payload fields the service filters on are indexed by every backend:
+its payload's `embedding_text` says what the model would have read. Payload fields the
+service filters on are indexed by every backend:
 `organization_id`, `knowledge_base_id`, `document_id`, `project_id`, `source_type`,
 `meeting_id` (keywords) and `version`, `created_at` (numbers).
 """
