@@ -26,8 +26,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from benchmarks._corpus import SCIFACT
+from kb_service.cli.eval import CHUNKS_PER_QUERY, evaluate_beir, open_kb
 from kb_service.db.content import Document
-from kb_service.eval_cli import CHUNKS_PER_QUERY, evaluate_beir, open_kb
 from kb_service.runtime import Runtime
 from kb_service.services import search as search_service
 from kb_service.settings import load_settings

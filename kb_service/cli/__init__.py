@@ -87,13 +87,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from kb_service.ingest_cli import ingest_paths
+    from kb_service.cli.ingest import ingest_paths
 
     return ingest_paths([Path(p) for p in args.paths], kb_name=args.kb, org_name=args.org)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from kb_service.eval_cli import cmd_query as run
+    from kb_service.cli.eval import cmd_query as run
 
     return run(
         args.text,
@@ -106,7 +106,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_beir(args: argparse.Namespace) -> int:
-    from kb_service.eval_cli import cmd_eval_beir as run
+    from kb_service.cli.eval import cmd_eval_beir as run
 
     return run(Path(args.dataset), split=args.split, data_dir=args.data_dir)
 
@@ -194,6 +194,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kb-service: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
