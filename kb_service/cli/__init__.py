@@ -1,89 +1,26 @@
-"""The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval."""
+"""The `kb-service` command line: the parser and `main()`; each command group has a module.
+
+`serve` (serve, worker, migrate), `keys`, `ingest`, `query` and `eval`. The last three
+load the runtime and the model stack, so they are imported only when their command
+runs: `--help`, `migrate` and `keys create` start without them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from kb_service.settings import ConfigurationError, Settings, load_settings
+from kb_service.cli.keys import cmd_keys_create
+from kb_service.cli.serve import cmd_migrate, cmd_serve, cmd_worker
+from kb_service.settings import ConfigurationError
 from retrieval.index import IndexUnavailable
 
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from kb_service.api.app import create_app
-
-    settings = _settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    print(f"kb-service: data in {settings.data_dir.resolve()}", flush=True)
-    print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
-    return 0
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from kb_service.runtime import Runtime
-
-    settings = _settings()
-    runtime = Runtime.build(settings)
-    pool = runtime.start_workers(args.threads or max(1, settings.in_process_workers))
-    if settings.webhook_dispatcher_enabled:  # webhook delivery runs here too
-        runtime.start_webhook_dispatcher()
-    if settings.meeting_indexer_enabled:  # meeting indexing runs here too
-        runtime.start_meeting_indexer()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    print(f"kb-service worker: {pool.count} thread(s) polling {runtime.db.dialect}", flush=True)
-    stop.wait()
-    runtime.close()
-    return 0
-
-
-def cmd_migrate(args: argparse.Namespace) -> int:
-    from kb_service.db.database import Database
-
-    settings = _settings()
-    Database(settings.resolved_database_url).migrate()
-    print("kb-service: schema is up to date")
-    return 0
-
-
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    from kb_service.db.database import Database
-    from kb_service.services.keys import create_api_key, get_or_create_organization
-
-    settings = _settings()
-    db = Database(settings.resolved_database_url)
-    db.migrate()
-    with db.session() as session:
-        org = get_or_create_organization(session, name=args.org)
-        key, secret = create_api_key(
-            session, organization_id=org.id, role=args.role, name=args.name
-        )
-        org_id, key_id = org.id, key.id
-    if args.json:
-        print(json.dumps({"organization_id": org_id, "key_id": key_id, "key": secret}))
-    else:
-        print(f"Organization: {args.org} ({org_id})")
-        print(f"API key {key_id} ({args.role}); shown once, store it now:")
-        print(secret)
-    return 0
+DESCRIPTION = "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval."
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -93,9 +30,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from kb_service.cli.eval import cmd_query as run
+    from kb_service.cli.query import query_kb
 
-    return run(
+    return query_kb(
         args.text,
         kb_name=args.kb,
         org_name=args.org,
@@ -106,13 +43,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_beir(args: argparse.Namespace) -> int:
-    from kb_service.cli.eval import cmd_eval_beir as run
+    from kb_service.cli.eval import eval_beir
 
-    return run(Path(args.dataset), split=args.split, data_dir=args.data_dir)
+    return eval_beir(Path(args.dataset), split=args.split, data_dir=args.data_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kb-service", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kb-service", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (and in-process workers)")
@@ -193,4 +130,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, IndexUnavailable) as exc:
         print(f"kb-service: {exc}", file=sys.stderr)
         return 2
-

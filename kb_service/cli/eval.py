@@ -1,12 +1,12 @@
-"""`kb-service eval beir DIR` and `kb-service query --kb NAME "..."`.
+"""`kb-service eval beir DIR`: retrieval quality on a BEIR dataset, printed as JSON.
 
-`eval beir` ingests a BEIR dataset (title + text of each corpus document as a JSON text
+The command ingests the dataset (title + text of each corpus document as a JSON text
 record, `external_id` = the corpus id) through the real job pipeline into a throw-away
 knowledge base in a temporary `KB_DATA_DIR` (or `--data-dir`, reused when it already
 holds the dataset), runs every judged query of the split through the same service path
 as `/query` (hybrid, then dense-only and sparse-only), ranks documents by their best
-chunk, and prints nDCG@10, Recall@100 and MRR@10 as JSON. Fusion settings come from
-the usual `KB_RRF_*` variables.
+chunk, and prints nDCG@10, Recall@100 and MRR@10. Fusion settings come from the usual
+`KB_RRF_*` variables.
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def evaluate_beir(
         return report
 
 
-def cmd_eval_beir(directory: Path, *, split: str, data_dir: Path | None) -> int:
+def eval_beir(directory: Path, *, split: str, data_dir: Path | None) -> int:
+    """Print the report of `evaluate_beir`; 2 when the dataset directory or a file is missing."""
     if not directory.is_dir():
         print(f"kb-service: {directory} is not a directory", file=sys.stderr)
         return 2
@@ -193,67 +194,4 @@ def cmd_eval_beir(directory: Path, *, split: str, data_dir: Path | None) -> int:
         print(f"kb-service: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2))
-    return 0
-
-
-def cmd_query(
-    text: str, *, kb_name: str, org_name: str, top_k: int, mode: str, as_json: bool
-) -> int:
-    """Answer (or retrieve) from a knowledge base of the local data directory."""
-    runtime = Runtime.build(load_settings())
-    try:
-        with runtime.db.session() as session:
-            org = get_or_create_organization(session, name=org_name)
-            kb = knowledge_bases.find_kb_by_name(session, organization_id=org.id, name=kb_name)
-            if kb is None:
-                print(f"kb-service: no knowledge base named {kb_name!r} in {org_name!r}")
-                return 1
-            engine = search_service.build_query_engine(
-                runtime.settings,
-                embedder=runtime.embedder,
-                sparse_encoder=runtime.pipeline.sparse_encoder,
-                index=runtime.index,
-            )
-            org_id, kb_id = org.id, kb.id
-            result = search_service.run_query(
-                session,
-                engine=engine,
-                scope_of=lambda s: search_service.kb_scope(
-                    s, organization_id=org_id, kb_id=kb_id, filters=search_service.QueryFilter()
-                ),
-                query=text,
-                top_k=top_k,
-                answer=mode == "answer",
-                search_mode=SearchMode.HYBRID,
-                diversify=False,
-                answerer=None,
-                stream=False,
-            )
-    finally:
-        runtime.close()
-    answer = result.answer
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "answer": answer.text if answer else None,
-                    "answerer": answer.answerer if answer else None,
-                    "citations": [c.to_dict() for c in answer.citations] if answer else [],
-                    "chunks": [search_service.chunk_dict(p) for p in result.chunks],
-                },
-                indent=2,
-            )
-        )
-        return 0
-    if answer is not None:
-        print(answer.text + "\n")
-        for c in answer.citations:
-            page = f", p. {c.passage.page_number}" if c.passage.page_number else ""
-            print(
-                f"[{c.index}] {c.passage.title} ({c.passage.source}{page}) {c.char_start}-{c.char_end}"
-            )
-    else:
-        for rank, p in enumerate(result.chunks, start=1):
-            snippet = " ".join(p.text.split())[:160]
-            print(f"{rank:>3}. {p.score:.4f}  {p.title}: {snippet}")
     return 0

@@ -1,0 +1,80 @@
+"""`kb-service query --kb NAME "..."`: an answer with its sources, or the ranked chunks.
+
+The question takes the same service path as `POST /knowledge-bases/{id}/query`, against
+the storage the `KB_*` settings name; `--json` prints the answer, its citations and the
+chunks as one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+
+from kb_service.runtime import Runtime
+from kb_service.services import knowledge_bases
+from kb_service.services import search as search_service
+from kb_service.services.keys import get_or_create_organization
+from kb_service.settings import load_settings
+from retrieval.search import SearchMode
+
+
+def query_kb(
+    text: str, *, kb_name: str, org_name: str, top_k: int, mode: str, as_json: bool
+) -> int:
+    """Answer (or retrieve) from a knowledge base of the local data directory."""
+    runtime = Runtime.build(load_settings())
+    try:
+        with runtime.db.session() as session:
+            org = get_or_create_organization(session, name=org_name)
+            kb = knowledge_bases.find_kb_by_name(session, organization_id=org.id, name=kb_name)
+            if kb is None:
+                print(f"kb-service: no knowledge base named {kb_name!r} in {org_name!r}")
+                return 1
+            engine = search_service.build_query_engine(
+                runtime.settings,
+                embedder=runtime.embedder,
+                sparse_encoder=runtime.pipeline.sparse_encoder,
+                index=runtime.index,
+            )
+            org_id, kb_id = org.id, kb.id
+            result = search_service.run_query(
+                session,
+                engine=engine,
+                scope_of=lambda s: search_service.kb_scope(
+                    s, organization_id=org_id, kb_id=kb_id, filters=search_service.QueryFilter()
+                ),
+                query=text,
+                top_k=top_k,
+                answer=mode == "answer",
+                search_mode=SearchMode.HYBRID,
+                diversify=False,
+                answerer=None,
+                stream=False,
+            )
+    finally:
+        runtime.close()
+    answer = result.answer
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "answer": answer.text if answer else None,
+                    "answerer": answer.answerer if answer else None,
+                    "citations": [c.to_dict() for c in answer.citations] if answer else [],
+                    "chunks": [search_service.chunk_dict(p) for p in result.chunks],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if answer is not None:
+        print(answer.text + "\n")
+        for c in answer.citations:
+            page = f", p. {c.passage.page_number}" if c.passage.page_number else ""
+            print(
+                f"[{c.index}] {c.passage.title} ({c.passage.source}{page}) {c.char_start}-{c.char_end}"
+            )
+    else:
+        for rank, p in enumerate(result.chunks, start=1):
+            snippet = " ".join(p.text.split())[:160]
+            print(f"{rank:>3}. {p.score:.4f}  {p.title}: {snippet}")
+    return 0

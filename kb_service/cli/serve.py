@@ -1,0 +1,56 @@
+"""`kb-service serve`, `worker` and `migrate`: run the service's processes, or its schema.
+
+Heavy modules (the app, the runtime) are imported when the command runs, so the
+parser and `--help` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from kb_service.settings import load_settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kb_service.api.app import create_app
+
+    settings = load_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"kb-service: data in {settings.data_dir.resolve()}", flush=True)
+    print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
+    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from kb_service.runtime import Runtime
+
+    settings = load_settings()
+    runtime = Runtime.build(settings)
+    pool = runtime.start_workers(args.threads or max(1, settings.in_process_workers))
+    if settings.webhook_dispatcher_enabled:  # webhook delivery runs here too
+        runtime.start_webhook_dispatcher()
+    if settings.meeting_indexer_enabled:  # meeting indexing runs here too
+        runtime.start_meeting_indexer()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"kb-service worker: {pool.count} thread(s) polling {runtime.db.dialect}", flush=True)
+    stop.wait()
+    runtime.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from kb_service.db.database import Database
+
+    settings = load_settings()
+    Database(settings.resolved_database_url).migrate()
+    print("kb-service: schema is up to date")
+    return 0
