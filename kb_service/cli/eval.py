@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from tqdm import tqdm
 
 from kb_service.db.content import Document
@@ -47,12 +47,8 @@ def open_kb(runtime: Runtime, name: str) -> tuple[str, str, bool]:
             name=name,
             description="BEIR evaluation",
         )
-        count = session.scalar(
-            select(func.count()).where(
-                Document.knowledge_base_id == kb.id, Document.status == "indexed"
-            )
-        )
-        return org.id, kb.id, bool(count)
+        documents, _ = knowledge_bases.kb_counts(session, [kb.id])[kb.id]
+        return org.id, kb.id, documents > 0
 
 
 def ingest_dataset(runtime: Runtime, org_id: str, kb_id: str, dataset: BeirDataset) -> None:

@@ -176,13 +176,12 @@ def _run_with_progress(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_
 
 def _report(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) -> int:
     """Print each failed file with its error and the true counts; 1 when nothing was ingested."""
-    with runtime.db.session() as session:
-        rows = session.execute(
-            select(IngestItem.job_id, IngestItem.position, IngestItem.status, IngestItem.error)
-            .where(IngestItem.job_id.in_([job_id for job_id, _ in jobs]))
-            .order_by(IngestItem.job_id, IngestItem.position)
-        ).all()
-    items = {(r.job_id, r.position): (r.status, r.error) for r in rows}
+    with runtime.db.session() as session:  # finished items no longer hold their bytes
+        items = {
+            (item.job_id, item.position): (item.status, item.error)
+            for job_id, _ in jobs
+            for item in ingestion.job_items(session, job_id=job_id)
+        }
     counts: Counter[str] = Counter()
     for job_id, paths in jobs:
         for position, path in enumerate(paths):
