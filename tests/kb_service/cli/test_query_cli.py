@@ -1,0 +1,27 @@
+"""`kb-service query`, run in-process on the knowledge base the `handbook` fixture ingested."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kb_service.cli import main
+from tests.kb_service.cli.cli_support import IngestRun, use_data_dir
+
+
+def test_query_prints_an_answer_with_a_citation(
+    handbook: IngestRun, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_data_dir(monkeypatch, handbook.settings)
+    question = "How do I roll back the payments gateway after a bad deploy?"
+
+    assert main(["query", "--kb", "handbook", "--org", "acme", question]) == 0
+
+    out = capsys.readouterr().out
+    answer, _, sources = out.partition("\n\n")
+    markers = set(re.findall(r"\[(\d+)\]", answer))
+    assert markers, out
+    listed = dict(re.findall(r"^\[(\d+)\] .*\((\S+?)[,)]", sources, re.MULTILINE))
+    assert markers <= set(listed), out  # every marker resolves to a printed source
+    assert "runbook.md" in {listed[m] for m in markers}, out
