@@ -15,6 +15,7 @@ from kb_service.jobs.processor import JobProcessor
 from kb_service.jobs.queue import JobQueue
 from kb_service.jobs.worker import WorkerPool
 from kb_service.services.meeting_indexer import MeetingIndexer
+from kb_service.services.tombstones import purge_tombstones
 from kb_service.settings import ConfigurationError, Settings
 from kb_service.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
@@ -75,6 +76,7 @@ class Runtime:
                 f"model produces {embedder.dimension}: KB_EMBEDDING_MODEL changed? Use a new "
                 "KB_QDRANT_COLLECTION or KB_DATA_DIR."
             )
+        purge_tombstones(db, index)
         pipeline = IngestPipeline(embedder=embedder)
         queue = JobQueue(db, settings.job_lease_seconds)
         processor = JobProcessor(db=db, queue=queue, pipeline=pipeline, index=index)

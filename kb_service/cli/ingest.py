@@ -29,7 +29,8 @@ from kb_service.settings import load_settings
 log = logging.getLogger(__name__)
 
 TERMINAL = frozenset({"completed", "failed", "partially_failed"})
-INGESTED = frozenset({"indexed", "unchanged"})
+# "superseded": indexed, but a newer upload of the same document was committed first.
+INGESTED = frozenset({"indexed", "unchanged", "superseded"})
 PROGRESS_SECONDS = 0.25
 
 
@@ -192,7 +193,7 @@ def _report(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) 
                 counts["failed"] += 1
                 print(f"  failed: {path}: {error or f'not processed ({status})'}")
     total = sum(len(paths) for _, paths in jobs)
-    ingested = counts["indexed"] + counts["unchanged"]
+    ingested = sum(counts[status] for status in INGESTED)
     summary = f"kb-service: {ingested} of {total} documents ingested into {kb_name!r}"
     if counts["unchanged"]:
         summary += f" ({counts['unchanged']} unchanged)"

@@ -40,7 +40,13 @@ class KnowledgeBase(Base):
 
 
 class Document(Base):
-    """One source in a knowledge base. `version` is the live version searches may return."""
+    """One source in a knowledge base, identified by `identity_key` within it.
+
+    `version` is the live version searches may return (0: none yet, status `pending`);
+    `latest_version` is the highest version reserved by an ingest item, and
+    `pending_versions` counts reservations not yet committed or failed. A document
+    that never had a live version is deleted when its last reservation fails.
+    """
 
     __tablename__ = "documents"
     __table_args__ = (
@@ -48,6 +54,8 @@ class Document(Base):
         Index("ix_documents_kb_hash", "knowledge_base_id", "content_hash"),
         Index("ix_documents_kb_external", "knowledge_base_id", "external_id"),
         Index("ix_documents_kb_source", "knowledge_base_id", "source"),
+        # NULL identities (text records with no external id, URL or filename) never clash.
+        Index("uq_documents_identity", "knowledge_base_id", "identity_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("doc"))
@@ -60,9 +68,12 @@ class Document(Base):
     source_url: Mapped[str | None] = mapped_column(String(2000))
     source_type: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(500))
+    identity_key: Mapped[str | None] = mapped_column(String(2100))
     content_hash: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16))  # indexed | failed
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    pending_versions: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # pending | indexed
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -79,6 +90,7 @@ class Chunk(Base):
     __table_args__ = (
         UniqueConstraint("document_id", "ordinal"),
         Index("ix_chunks_kb", "knowledge_base_id"),
+        Index("ix_chunks_point", "point_id"),  # liveness: is this hit a committed chunk?
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -93,4 +105,17 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer)
     page_number: Mapped[int | None] = mapped_column(Integer)
     section: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VectorTombstone(Base):
+    """A document whose vectors must go: written with the SQL delete, purged after it.
+
+    The vector index is not transactional with SQL; a tombstone survives a crash
+    between the two, and the runtime purges what is left at start-up.
+    """
+
+    __tablename__ = "vector_tombstones"
+
+    document_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

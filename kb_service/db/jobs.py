@@ -37,7 +37,10 @@ class IngestJob(Base):
 
 
 class IngestItem(Base):
-    """One document of a job. status: pending → indexed | unchanged | failed.
+    """One document of a job. status: pending → indexed | unchanged | superseded | failed.
+
+    `superseded`: the item's version was indexed, but a newer version of the same
+    document had been committed first, so it never went live.
 
     The upload's bytes live here until the item is processed, so a worker on any
     machine can process it and a retried job can redo it.

@@ -5,13 +5,18 @@ embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several docume
 are embedded together so the model always gets full batches. Per item, the order of
 writes makes re-ingest atomic for searchers and every step safe to repeat after a crash:
 
-1. the item's target document id and version are fixed and committed (`targets.py`:
-   dedup by content hash, versioning by external id or source);
+1. the item's target document and version are reserved and committed (`targets.py`:
+   dedup by content hash, one document per external id or source);
 2. the new version's points are upserted (deterministic ids; searches ignore points
-   whose version is not the document's live version);
-3. one transaction swaps the chunk rows, bumps the document's live version and
-   marks the item done (fenced on the job lease);
-4. points of other versions of the document are deleted.
+   that are not committed chunk rows);
+3. one transaction makes the version live if it is newer than the live one, swaps
+   the chunk rows and marks the item done (fenced on the job lease);
+4. points of older versions of the document are deleted (newer reservations may be
+   writing theirs); a version that lost to a newer one deletes its own points.
+
+Versions are reserved in SQL (`targets.py`), so concurrent jobs never share one, and
+a version only goes live if it is newer than the live one; searches show only points
+that are committed chunk rows (`services/liveness.py`).
 
 A knowledge base deleted while its job runs ends the job `failed`; the points the
 job wrote after the deletion are removed with it.
@@ -40,8 +45,8 @@ from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.jobs.completion import finish_job
 from kb_service.jobs.prefetch import PrefetchBuffer
 from kb_service.jobs.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
-from kb_service.jobs.targets import Target, resolve_target
-from retrieval.index import PointFilter, VectorIndex
+from kb_service.jobs.targets import Target, commit_version, release_version, resolve_target
+from retrieval.index import FieldMatch, FieldRange, PointFilter, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +230,16 @@ class JobProcessor:
             )
             offset += len(chunks)
             self.index.upsert(points)
-            self._commit_document(job_id, worker_id, ready)
-            self.index.delete(
-                PointFilter.where(document_id=target.document_id).and_not("version", target.version)
-            )
+            if self._commit_document(job_id, worker_id, ready):
+                # Older versions go; newer reservations may be writing their points now.
+                self.index.delete(_older_versions(target.document_id, target.version))
+            else:
+                self.index.delete(
+                    PointFilter.where(document_id=target.document_id, version=target.version)
+                )
 
-    def _commit_document(self, job_id: str, worker_id: str, ready: _Ready) -> None:
+    def _commit_document(self, job_id: str, worker_id: str, ready: _Ready) -> bool:
+        """Record the item's version; True when it became the document's live version."""
         assert ready.prepared is not None
         target, extracted, chunks = ready.target, ready.prepared.extracted, ready.prepared.chunks
         with self.db.session() as session:
@@ -240,24 +249,27 @@ class JobProcessor:
             assert item is not None and job is not None
             if session.get(KnowledgeBase, job.knowledge_base_id) is None:
                 raise KnowledgeBaseGone(job.knowledge_base_id)
-            document = session.get(Document, target.document_id)
+            outcome = commit_version(session, target, item.content_hash)
+            job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
+            item.content = None
+            if outcome == "gone":
+                item.status = "failed"
+                item.error = "The document was deleted while this version was being ingested."
+                return False
+            if outcome != "live":
+                # "unchanged": a concurrent upload committed the same content first;
+                # "superseded": a newer version of the document is already live.
+                item.status = "unchanged" if outcome == "unchanged" else "superseded"
+                return False
+            document = session.get(Document, target.document_id, populate_existing=True)
+            assert document is not None
             now = utcnow()
-            if document is None:
-                document = Document(
-                    id=target.document_id,
-                    organization_id=job.organization_id,
-                    knowledge_base_id=job.knowledge_base_id,
-                    created_at=now,
-                )
-                session.add(document)
             document.title = item.title or extracted.title or (item.filename or "Untitled")
             document.source = item.source_url or item.filename or document.title
             document.source_url = item.source_url
             document.source_type = extracted.source_type
             document.external_id = item.external_id
             document.content_hash = item.content_hash
-            document.version = target.version
-            document.status = "indexed"
             document.error = None
             document.chunk_count = len(chunks)
             document.char_count = len(extracted.text)
@@ -287,9 +299,8 @@ class JobProcessor:
                 )
             item.status = "indexed"
             item.chunk_count = len(chunks)
-            item.content = None
-            job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
             job.chunks_indexed = IngestJob.chunks_indexed + len(chunks)  # type: ignore[assignment]
+            return True
 
     def _record_failure(self, job_id: str, worker_id: str, ready: _Ready) -> None:
         with self.db.session() as session:
@@ -300,7 +311,7 @@ class JobProcessor:
             item.status = "failed"
             item.error = ready.error
             item.content = None
-            if not ready.target.existing:
+            if release_version(session, ready.target.document_id):
                 item.document_id = None
                 item.document_version = None
             job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
@@ -311,6 +322,8 @@ class JobProcessor:
         ).all()
         for item in items:
             item.status, item.error, item.content = "failed", reason, None
+            if item.document_id is not None and item.document_version is not None:
+                release_version(session, item.document_id)
             job.documents_done += 1
         job.error = reason
 
@@ -340,9 +353,7 @@ class JobProcessor:
                 .where(IngestItem.job_id == job_id, IngestItem.status == "indexed")
             ).all()
         for document_id, version in rows:
-            self.index.delete(
-                PointFilter.where(document_id=document_id).and_not("version", version)
-            )
+            self.index.delete(_older_versions(document_id, version))
 
     def _heartbeat(self, job_id: str, worker_id: str, stop: threading.Event) -> None:
         interval = self.queue.lease.total_seconds() / 3
@@ -355,6 +366,13 @@ class JobProcessor:
 
     def close(self) -> None:
         self._prefetch.shutdown(wait=True)
+
+
+def _older_versions(document_id: str, version: int) -> PointFilter:
+    """The document's points of versions below `version`."""
+    return PointFilter(
+        must=(FieldMatch("document_id", (document_id,)), FieldRange("version", lte=version - 1))
+    )
 
 
 __all__ = ["JobProcessor", "LeaseLost"]

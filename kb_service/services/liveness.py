@@ -1,10 +1,12 @@
 """Liveness: which vector hits SQL (the source of truth) says may be shown.
 
 Each point kind has one `LivenessCheck` in `LIVENESS`, keyed by `point_kind(payload)`;
-points of a kind without a check are never shown. For documents: the document exists
-in the caller's organization with status `indexed` and `documents.version` equals the
-point's `version` (re-ingest writes the new version's points before flipping the SQL
-version; deletes drop vectors only after the SQL delete commits). Meetings: see
+points of a kind without a check are never shown. For documents: the hit's point id is
+one of the committed chunk rows of a document that exists in the caller's organization
+with status `indexed`. Chunk rows are swapped in the transaction that makes a version
+live, and point ids are deterministic per (document, version, ordinal), so a point of
+any other version, or of a version whose commit lost to a newer one, is never shown,
+whatever is still in the vector index (cleanup runs after the commit). Meetings: see
 `_live_meetings` (the meeting exists and the point's version is its `index_version`).
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb_service.db.content import Document
+from kb_service.db.content import Chunk, Document
 from kb_service.db.meetings import Meeting
 from retrieval.search import RetrievedChunk
 
@@ -38,29 +40,31 @@ LivenessCheck = Callable[[Session, str, Sequence[RetrievedChunk]], dict[str, Liv
 def _live_documents(
     session: Session, organization_id: str, hits: Sequence[RetrievedChunk]
 ) -> dict[str, LiveSource]:
-    ids = {str(h.payload.get("document_id")) for h in hits}
-    # Looked up by primary key only, the organization and status checked here: given
-    # both conditions, SQLite without statistics walks the organization index (every
-    # document of the organization: 4 ms at 5,000 documents instead of 0.03 ms).
+    points = {h.point_id for h in hits}
+    # By the chunk's point id only (an index lookup per hit), the organization and
+    # status checked here: given more conditions, SQLite without statistics may walk
+    # the organization's whole index instead.
     rows = session.execute(
         select(
-            Document.id,
-            Document.version,
+            Chunk.point_id,
+            Chunk.document_id,
             Document.title,
             Document.source,
             Document.organization_id,
             Document.status,
-        ).where(Document.id.in_(ids))
+        )
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.point_id.in_(points))
     ).all()
     live = {
-        doc_id: (version, title, source)
-        for doc_id, version, title, source, org_id, status in rows
+        point: (document_id, title, source)
+        for point, document_id, title, source, org_id, status in rows
         if org_id == organization_id and status == "indexed"
     }
     result = {}
     for hit in hits:
-        row = live.get(str(hit.payload.get("document_id")))
-        if row is not None and row[0] == hit.payload.get("version"):
+        row = live.get(hit.point_id)
+        if row is not None and row[0] == hit.payload.get("document_id"):
             result[hit.point_id] = LiveSource(
                 row[1], row[2], str(hit.payload.get("source_type") or "")
             )
