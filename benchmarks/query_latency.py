@@ -147,11 +147,37 @@ def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> N
             )
         )
         if len(batch) == 1000:
-            runtime.index.upsert(batch)
+            _write(runtime, batch)
             batch = []
-    runtime.index.upsert(batch)
+    _write(runtime, batch)
     runtime.close()
     (data_dir / "built.json").write_text(json.dumps({"kb_id": kb_id, "chunks": len(spans)}))
+
+
+def _write(runtime: Any, points: list[Any]) -> None:
+    """Points into the index and their chunk rows into SQL, as ingestion commits them."""
+    from kb_service.db.content import Chunk
+
+    runtime.index.upsert(points)
+    with runtime.db.session() as session:
+        for point in points:
+            p = point.payload
+            session.add(
+                Chunk(
+                    id=p["chunk_id"],
+                    point_id=point.id,
+                    document_id=p["document_id"],
+                    knowledge_base_id=p["knowledge_base_id"],
+                    organization_id=p["organization_id"],
+                    ordinal=p["ordinal"],
+                    text=p["text"],
+                    char_start=p["char_start"],
+                    char_end=p["char_end"],
+                    token_count=0,
+                    page_number=None,
+                    section=[],
+                )
+            )
 
 
 def serve(data_dir: Path, org: str) -> tuple[subprocess.Popen[bytes], str]:
