@@ -60,10 +60,9 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 def new_key(runtime: Runtime, org: str = "acme", role: str = "admin") -> dict[str, str]:
-    with runtime.db.session() as session:
-        organization = get_or_create_organization(session, name=org)
-        key, secret = create_api_key(session, organization_id=organization.id, role=role)
-        return {"organization_id": organization.id, "key_id": key.id, "key": secret}
+    organization = get_or_create_organization(runtime.db, name=org)
+    key, secret = create_api_key(runtime.db, organization_id=organization.id, role=role)
+    return {"organization_id": organization.id, "key_id": key.id, "key": secret}
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from kb_service.api.app import create_app
 from kb_service.db.content import Project
 from kb_service.jobs.worker import WorkerPool, worker_identity
 from kb_service.runtime import Runtime
-from kb_service.services.search import build_query_engine
+from kb_service.services.query_engine import build_query_engine
 from retrieval.answer import NOT_FOUND
 from retrieval.embedding import Embedder
 from retrieval.index import IndexPoint
@@ -433,11 +433,11 @@ def llm(env: Env) -> Iterator[type[ChatServer]]:
     ChatServer.reset()
     server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = env.client.app
     settings = env.runtime.settings.model_copy(
         update={"llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1", "llm_model": "m"}
     )
-    app.state.query_engine = build_query_engine(  # type: ignore[attr-defined]
+    extractive_only = env.runtime.query_engine
+    env.runtime.query_engine = build_query_engine(
         settings,
         embedder=env.runtime.embedder,
         sparse_encoder=env.runtime.pipeline.sparse_encoder,
@@ -446,7 +446,7 @@ def llm(env: Env) -> Iterator[type[ChatServer]]:
     try:
         yield ChatServer
     finally:
-        app.state.query_engine = None  # type: ignore[attr-defined]
+        env.runtime.query_engine = extractive_only
         server.shutdown()
         server.server_close()
 

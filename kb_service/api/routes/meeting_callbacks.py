@@ -8,24 +8,18 @@ Mounted outside the API-key dependency (see `api.app`). Answers: 200 with
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from kb_service.api.deps import RuntimeDep
 from kb_service.api.envelope import Envelope, ok
+from kb_service.api.schemas.meetings import CallbackOut
 from kb_service.errors import PayloadTooLarge
 from kb_service.services import meeting_callbacks as service
 
 router = APIRouter(tags=["meetings"])
-
-
-class CallbackOut(BaseModel):
-    result: Literal["accepted", "duplicate", "ignored"]
-    meeting_id: str | None
-    reason: str | None
 
 
 @router.post(
