@@ -47,6 +47,7 @@ def get_or_create_organization(db: Database, *, name: str) -> Organization:
 
 
 def get_organization(db: Database, *, organization_id: str) -> Organization:
+    """The organization with this id (else `NotFound`)."""
     with db.session() as session:
         org = session.get(Organization, organization_id)
         if org is None:

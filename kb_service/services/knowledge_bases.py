@@ -55,6 +55,7 @@ def kb_counts(session: Session, kb_ids: Sequence[str]) -> dict[str, tuple[int, i
 
 
 def with_counts(session: Session, kbs: Sequence[KnowledgeBase]) -> list[KnowledgeBaseWithCounts]:
+    """The knowledge bases with their live document and chunk counts, in the same order."""
     counts = kb_counts(session, [kb.id for kb in kbs])
     return [KnowledgeBaseWithCounts(kb, *counts[kb.id]) for kb in kbs]
 
@@ -192,6 +193,7 @@ def list_knowledge_bases(
 def get_knowledge_base(
     db: Database, *, organization_id: str, kb_id: str
 ) -> KnowledgeBaseWithCounts:
+    """One of the organization's knowledge bases with its counts (else `NotFound`)."""
     with db.session() as session:
         kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
         return with_counts(session, [kb])[0]

@@ -26,6 +26,7 @@ class QueryEngine:
 def build_query_engine(
     settings: Settings, *, embedder: Embedder, sparse_encoder: SparseEncoder, index: VectorIndex
 ) -> QueryEngine:
+    """The engine over `index`: fusion and MMR from `KB_RRF_*`/`KB_MMR_LAMBDA`, an LLM if set."""
     fusion = FusionSpec(
         k=settings.rrf_k,
         dense_weight=settings.rrf_dense_weight,

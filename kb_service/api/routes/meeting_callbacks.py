@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
-from kb_service.api.deps import RuntimeDep
+from kb_service.api.deps import DB, RuntimeDep
 from kb_service.api.envelope import Envelope, ok
 from kb_service.api.schemas.meetings import CallbackOut
 from kb_service.errors import PayloadTooLarge
@@ -49,6 +49,7 @@ router = APIRouter(tags=["meetings"])
 async def meeting_event(
     source_id: str,
     request: Request,
+    db: DB,
     runtime: RuntimeDep,
     signature: Annotated[str | None, Header(alias=service.SIGNATURE_HEADER)] = None,
 ) -> Any:
@@ -56,7 +57,7 @@ async def meeting_event(
     body = await _read_capped(request, service.MAX_CALLBACK_BYTES)
     outcome = await run_in_threadpool(
         service.handle_callback,
-        runtime.db,
+        db,
         source_id=source_id,
         body=body,
         signature=signature,
