@@ -5,5 +5,6 @@ transaction of its own (committed before it returns, so after-commit work such a
 removing vectors happens here too) and raises `kb_service.errors`, never HTTP codes.
 Lists return a `db.pagination.Page`. Functions that take a `Session` instead are
 read-only building blocks that join the caller's transaction (`load_kb`,
-`load_project`, `kb_counts`, the search scope and liveness lookups, `load_segments`).
+`load_project`, `kb_counts`, `job_items`, the search scope and liveness lookups,
+`load_segments`).
 """
