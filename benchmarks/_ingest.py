@@ -24,26 +24,24 @@ def warm_runtime(data_dir: Path) -> Runtime:
 
 def new_kb(runtime: Runtime, name: str) -> tuple[str, str]:
     """(organization id, knowledge base id) of a knowledge base with default chunking."""
-    with runtime.db.session() as session:
-        org = get_or_create_organization(session, name="bench")
-        kb = knowledge_bases.kb_by_name(
-            session, organization_id=org.id, pipeline=runtime.pipeline, name=name
-        )
-        return org.id, kb.id
+    org = get_or_create_organization(runtime.db, name="bench")
+    kb = knowledge_bases.kb_by_name(
+        runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name=name
+    )
+    return org.id, kb.id
 
 
 def ingest(runtime: Runtime, org_id: str, kb_id: str, files: list[tuple[str, bytes]]) -> float:
     """Submit `files` as jobs of JOB_SIZE uploads, run them to completion; wall seconds."""
     pool = WorkerPool(queue=runtime.queue, processor=runtime.processor, count=0, poll_seconds=1)
     started = time.perf_counter()
-    with runtime.db.session() as session:
-        for start in range(0, len(files), JOB_SIZE):
-            ingestion.submit_ingest(
-                session,
-                organization_id=org_id,
-                kb_id=kb_id,
-                uploads=[ingestion.Upload(n, d) for n, d in files[start : start + JOB_SIZE]],
-            )
+    for start in range(0, len(files), JOB_SIZE):
+        ingestion.submit_ingest(
+            runtime.db,
+            organization_id=org_id,
+            kb_id=kb_id,
+            uploads=[ingestion.Upload(n, d) for n, d in files[start : start + JOB_SIZE]],
+        )
     worker = worker_identity()
     while pool.run_once(worker):
         pass

@@ -80,19 +80,11 @@ def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> N
         dense = runtime.embedder.embed_documents([texts[d][s:e] for d, s, e in spans])
         np.save(cache, dense)
         print(f"  {len(spans) / (time.perf_counter() - started):.0f} chunks/s", flush=True)
+    org = get_or_create_organization(runtime.db, name="bench")
+    kb = knowledge_bases.create_knowledge_base(
+        runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name="latency"
+    ).knowledge_base
     with runtime.db.session() as session:
-        org = get_or_create_organization(session, name="bench")
-        kb = knowledge_bases.create_kb(
-            session,
-            organization_id=org.id,
-            pipeline=runtime.pipeline,
-            name="latency",
-            description=None,
-            project_id=None,
-            max_tokens=None,
-            overlap_tokens=None,
-            metadata={},
-        )
         now = utcnow()
         doc_ids = {d: f"doc_scifact{d}" for d in texts}
         for d, text in texts.items():

@@ -30,6 +30,7 @@ from kb_service.cli.eval import CHUNKS_PER_QUERY, evaluate_beir, open_kb
 from kb_service.db.content import Document
 from kb_service.runtime import Runtime
 from kb_service.services import search as search_service
+from kb_service.services.query_engine import build_query_engine
 from kb_service.settings import load_settings
 from retrieval.evaluation import evaluate, load_beir
 from retrieval.search import SearchMode
@@ -139,7 +140,7 @@ def mmr(data_dir: Path) -> None:
         }
         for lambda_ in (None, 0.9, 0.7, 0.5):
             settings = runtime.settings.model_copy(update={"mmr_lambda": lambda_ or 0.7})
-            engine = search_service.build_query_engine(
+            engine = build_query_engine(
                 settings,
                 embedder=runtime.embedder,
                 sparse_encoder=runtime.pipeline.sparse_encoder,
@@ -173,7 +174,7 @@ def mmr(data_dir: Path) -> None:
 def calibrate(data_dir: Path) -> None:
     """Top-1 cosine similarity of answerable SciFact queries vs off-topic questions."""
     runtime, org_id, kb_id = _runtime(data_dir)
-    engine = search_service.build_query_engine(
+    engine = build_query_engine(
         runtime.settings,
         embedder=runtime.embedder,
         sparse_encoder=runtime.pipeline.sparse_encoder,

@@ -87,16 +87,11 @@ def main() -> None:
             data_dir=Path(tmp), database_url=args.database_url, webhook_allow_private=True
         )
         runtime = Runtime.build(settings)
+        org = get_or_create_organization(runtime.db, name="bench")
+        webhooks.create_webhook(
+            runtime.db, organization_id=org.id, url=url, event_types=["*"], allow_private=True
+        )
         with runtime.db.session() as session:
-            org = get_or_create_organization(session, name="bench")
-            webhooks.create_webhook(
-                session,
-                organization_id=org.id,
-                url=url,
-                event_types=["*"],
-                description=None,
-                allow_private=True,
-            )
             for n in range(args.events):
                 record_event(session, organization_id=org.id, type="kb.deleted", data={"n": n})
         started = time.perf_counter()
@@ -108,30 +103,17 @@ def main() -> None:
 
         runtime.start_workers(1)
         runtime.pipeline.warm_up()
-        with runtime.db.session() as session:
-            kb = knowledge_bases.create_kb(
-                session,
-                organization_id=org.id,
-                pipeline=runtime.pipeline,
-                name="bench",
-                description=None,
-                project_id=None,
-                max_tokens=None,
-                overlap_tokens=None,
-                metadata={},
-            )
+        kb = knowledge_bases.create_knowledge_base(
+            runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name="bench"
+        ).knowledge_base
         delays: list[float] = []
         for n in range(args.jobs):
-            with runtime.db.session() as session:
-                job = ingestion.submit_ingest(
-                    session,
-                    organization_id=org.id,
-                    kb_id=kb.id,
-                    records=[
-                        ingestion.TextRecord(text=f"Fact {n}: the backup window is {n} minutes.")
-                    ],
-                )
-                job_id = job.id
+            job_id = ingestion.submit_ingest(
+                runtime.db,
+                organization_id=org.id,
+                kb_id=kb.id,
+                records=[ingestion.TextRecord(text=f"Fact {n}: the backup window is {n} minutes.")],
+            ).job.id
             runtime.job_queued()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:

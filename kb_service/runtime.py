@@ -1,7 +1,8 @@
 """The composition root: builds the service's parts from settings, or takes ready ones.
 
 Tests inject their own index or embedder; `serve` and `worker` build everything from
-`KB_*` settings. The model is loaded once here and shared by every thread.
+`KB_*` settings. The model is loaded once here and shared by every thread, and the
+query engine (retriever and answerers over that index) is built here once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from kb_service.jobs.processor import JobProcessor
 from kb_service.jobs.queue import JobQueue
 from kb_service.jobs.worker import WorkerPool
 from kb_service.services.meeting_indexer import MeetingIndexer
+from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
 from kb_service.settings import ConfigurationError, Settings
 from kb_service.webhooks.dispatcher import WebhookDispatcher
@@ -49,6 +51,7 @@ class Runtime:
     pipeline: IngestPipeline
     queue: JobQueue
     processor: JobProcessor
+    query_engine: QueryEngine
     workers: WorkerPool | None = None
     dispatcher: WebhookDispatcher | None = None
     meeting_indexer: MeetingIndexer | None = None
@@ -80,7 +83,10 @@ class Runtime:
         pipeline = IngestPipeline(embedder=embedder)
         queue = JobQueue(db, settings.job_lease_seconds)
         processor = JobProcessor(db=db, queue=queue, pipeline=pipeline, index=index)
-        runtime = cls(settings, db, embedder, index, pipeline, queue, processor)
+        engine = build_query_engine(
+            settings, embedder=embedder, sparse_encoder=pipeline.sparse_encoder, index=index
+        )
+        runtime = cls(settings, db, embedder, index, pipeline, queue, processor, engine)
         db.on_events_committed.append(runtime.webhooks_due)
         return runtime
 

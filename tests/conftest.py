@@ -53,6 +53,15 @@ def runtime(settings: Settings, embedder: Embedder) -> Iterator[Runtime]:
     rt.close()
 
 
+@pytest.fixture(scope="session")
+def query_env(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Any]:
+    """The query tests' knowledge base of every sample document, ingested once."""
+    from tests.kb_service.query_support import open_query_env  # it imports this module
+
+    with open_query_env(tmp_path_factory.mktemp("query"), embedder) as env:
+        yield env
+
+
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as c:
@@ -60,10 +69,9 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 def new_key(runtime: Runtime, org: str = "acme", role: str = "admin") -> dict[str, str]:
-    with runtime.db.session() as session:
-        organization = get_or_create_organization(session, name=org)
-        key, secret = create_api_key(session, organization_id=organization.id, role=role)
-        return {"organization_id": organization.id, "key_id": key.id, "key": secret}
+    organization = get_or_create_organization(runtime.db, name=org)
+    key, secret = create_api_key(runtime.db, organization_id=organization.id, role=role)
+    return {"organization_id": organization.id, "key_id": key.id, "key": secret}
 
 
 @pytest.fixture

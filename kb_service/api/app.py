@@ -15,9 +15,10 @@ from kb_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from kb_service.api.openapi import install_openapi
 from kb_service.api.ratelimit import RateLimiter
 from kb_service.api.routes import (
+    documents,
     health,
     identity,
-    ingest_jobs,
+    ingest,
     knowledge_bases,
     meeting_callbacks,
     meetings,
@@ -25,7 +26,7 @@ from kb_service.api.routes import (
     query,
 )
 from kb_service.api.routes import webhooks as webhook_routes
-from kb_service.api.schemas import TextIngestIn  # referenced by the ingest route
+from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
 from kb_service.runtime import Runtime
 from kb_service.settings import Settings, load_settings
 
@@ -78,7 +79,8 @@ def create_app(
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     api.include_router(knowledge_bases.router)
-    api.include_router(ingest_jobs.router)
+    api.include_router(documents.router)
+    api.include_router(ingest.router)  # /knowledge-bases/{id}/ingest, /ingest-jobs/{id}
     api.include_router(identity.router)
     api.include_router(webhook_routes.router)
     api.include_router(query.router)  # /knowledge-bases/{id}/query, /search

@@ -1,17 +1,30 @@
-"""Dependencies as `Annotated` aliases: the database, the runtime parts, the caller."""
+"""Dependencies as `Annotated` aliases: the runtime's parts, the caller, paging.
+
+Routes take only the parts they use (`DB`, `Index`, `Pipeline`, `Engine`,
+`AppSettings`) and pass them to one service function. There is no per-request session:
+each service function opens its own transaction on `DB` and commits it before the
+route shapes the response, so a client never sees an answer the database has not yet
+committed, and a streamed answer holds no connection while it is being sent.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ingest.pipeline import IngestPipeline
 from kb_service.api.ratelimit import RateLimiter
 from kb_service.db.database import Database
+from kb_service.db.pagination import DEFAULT_LIMIT as DEFAULT_LIMIT
+from kb_service.db.pagination import MAX_LIMIT
 from kb_service.errors import PermissionDenied
 from kb_service.runtime import Runtime
 from kb_service.services.keys import Principal, authenticate
+from kb_service.services.query_engine import QueryEngine
+from kb_service.settings import Settings
+from retrieval.index import VectorIndex
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 _bearer = HTTPBearer(auto_error=False)
@@ -23,6 +36,22 @@ def get_runtime(request: Request) -> Runtime:
 
 def get_db(request: Request) -> Database:
     return get_runtime(request).db
+
+
+def get_index(request: Request) -> VectorIndex:
+    return get_runtime(request).index
+
+
+def get_pipeline(request: Request) -> IngestPipeline:
+    return get_runtime(request).pipeline
+
+
+def get_query_engine(request: Request) -> QueryEngine:
+    return get_runtime(request).query_engine
+
+
+def get_settings(request: Request) -> Settings:
+    return get_runtime(request).settings
 
 
 def get_principal(
@@ -39,8 +68,7 @@ def get_principal(
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is None:
         secret = api_key or (bearer.credentials if bearer else None)
-        with get_db(request).session() as session:
-            cached = authenticate(session, secret=secret)
+        cached = authenticate(get_db(request), secret=secret)
         request.state.principal = cached
     if not getattr(request.state, "rate_limited", False):
         request.state.rate_limited = True
@@ -73,7 +101,14 @@ def _require(role: str):  # type: ignore[no-untyped-def]
 
 
 DB = Annotated[Database, Depends(get_db)]
+Index = Annotated[VectorIndex, Depends(get_index)]
+Pipeline = Annotated[IngestPipeline, Depends(get_pipeline)]
+Engine = Annotated[QueryEngine, Depends(get_query_engine)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Reader = Annotated[Principal, Depends(_require("reader"))]
 Writer = Annotated[Principal, Depends(_require("writer"))]
 Admin = Annotated[Principal, Depends(_require("admin"))]
+# Page size and position of a list (`?limit=&cursor=`); a route defaults limit to DEFAULT_LIMIT.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query()]

@@ -173,8 +173,7 @@ def _principal(db: Any, scope: Scope) -> Any:
     if not secret and authorization[:7].lower() == "bearer ":
         secret = authorization[7:].strip()
     try:
-        with db.session() as session:
-            return authenticate(session, secret=secret)
+        return authenticate(db, secret=secret)
     except Unauthenticated:
         return None
 

@@ -28,6 +28,7 @@ from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services import search as search_service
 from kb_service.services.keys import get_or_create_organization
+from kb_service.services.query_engine import build_query_engine
 from kb_service.settings import Settings, load_settings
 from retrieval.evaluation import BeirDataset, evaluate, load_beir
 from retrieval.search import SearchMode
@@ -38,37 +39,35 @@ CHUNKS_PER_QUERY = 300  # deep enough to rank 100 distinct documents
 
 def open_kb(runtime: Runtime, name: str) -> tuple[str, str, bool]:
     """(organization id, kb id, already populated) of the evaluation knowledge base."""
-    with runtime.db.session() as session:
-        org = get_or_create_organization(session, name=EVAL_ORG)
-        kb = knowledge_bases.kb_by_name(
-            session,
-            organization_id=org.id,
-            pipeline=runtime.pipeline,
-            name=name,
-            description="BEIR evaluation",
-        )
-        documents, _ = knowledge_bases.kb_counts(session, [kb.id])[kb.id]
-        return org.id, kb.id, documents > 0
+    org = get_or_create_organization(runtime.db, name=EVAL_ORG)
+    kb = knowledge_bases.kb_by_name(
+        runtime.db,
+        organization_id=org.id,
+        pipeline=runtime.pipeline,
+        name=name,
+        description="BEIR evaluation",
+    )
+    counted = knowledge_bases.get_knowledge_base(runtime.db, organization_id=org.id, kb_id=kb.id)
+    return org.id, kb.id, counted.document_count > 0
 
 
 def ingest_dataset(runtime: Runtime, org_id: str, kb_id: str, dataset: BeirDataset) -> None:
     """Ingest the corpus through the job pipeline, in this process, with a progress bar."""
     docs = dataset.corpus
-    with runtime.db.session() as session:
-        for start in range(0, len(docs), ingestion.MAX_DOCUMENTS_PER_JOB):
-            ingestion.submit_ingest(
-                session,
-                organization_id=org_id,
-                kb_id=kb_id,
-                records=[
-                    ingestion.TextRecord(
-                        text=f"{d.title}\n\n{d.text}" if d.title else d.text,
-                        title=d.title or None,
-                        external_id=d.id,
-                    )
-                    for d in docs[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
-                ],
-            )
+    for start in range(0, len(docs), ingestion.MAX_DOCUMENTS_PER_JOB):
+        ingestion.submit_ingest(
+            runtime.db,
+            organization_id=org_id,
+            kb_id=kb_id,
+            records=[
+                ingestion.TextRecord(
+                    text=f"{d.title}\n\n{d.text}" if d.title else d.text,
+                    title=d.title or None,
+                    external_id=d.id,
+                )
+                for d in docs[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
+            ],
+        )
     pool = WorkerPool(queue=runtime.queue, processor=runtime.processor, count=0, poll_seconds=1)
     worker = worker_identity()
     with tqdm(
@@ -89,7 +88,7 @@ def run_mode(
     diversify: bool = False,
 ) -> tuple[dict[str, list[str]], float]:
     """Ranked corpus ids per query, and the mean milliseconds per query."""
-    engine = search_service.build_query_engine(
+    engine = build_query_engine(
         settings or runtime.settings,
         embedder=runtime.embedder,
         sparse_encoder=runtime.pipeline.sparse_encoder,

@@ -64,23 +64,21 @@ def ingest_paths(paths: list[Path], *, kb_name: str, org_name: str) -> int:
         return 1
     runtime = Runtime.build(load_settings())
     try:
-        with runtime.db.session() as session:
-            org = get_or_create_organization(session, name=org_name)
-            kb = knowledge_bases.kb_by_name(
-                session, organization_id=org.id, pipeline=runtime.pipeline, name=kb_name
-            )
-            org_id, kb_id = org.id, kb.id
+        org = get_or_create_organization(runtime.db, name=org_name)
+        kb = knowledge_bases.kb_by_name(
+            runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name=kb_name
+        )
+        org_id, kb_id = org.id, kb.id
         jobs: list[tuple[str, list[Path]]] = []
         for start in range(0, len(files), ingestion.MAX_DOCUMENTS_PER_JOB):
             batch = files[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
-            with runtime.db.session() as session:
-                job = ingestion.submit_ingest(
-                    session,
-                    organization_id=org_id,
-                    kb_id=kb_id,
-                    uploads=[ingestion.Upload(p.name, p.read_bytes()) for p in batch],
-                )
-                jobs.append((job.id, batch))
+            submitted = ingestion.submit_ingest(
+                runtime.db,
+                organization_id=org_id,
+                kb_id=kb_id,
+                uploads=[ingestion.Upload(p.name, p.read_bytes()) for p in batch],
+            )
+            jobs.append((submitted.job.id, batch))
         return _run_with_progress(runtime, jobs, kb_name)
     finally:
         runtime.close()

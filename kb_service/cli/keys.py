@@ -15,12 +15,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     settings = load_settings()
     db = Database(settings.resolved_database_url)
     db.migrate()
-    with db.session() as session:
-        org = get_or_create_organization(session, name=args.org)
-        key, secret = create_api_key(
-            session, organization_id=org.id, role=args.role, name=args.name
-        )
-        org_id, key_id = org.id, key.id
+    org = get_or_create_organization(db, name=args.org)
+    key, secret = create_api_key(db, organization_id=org.id, role=args.role, name=args.name)
+    org_id, key_id = org.id, key.id
     if args.json:
         print(json.dumps({"organization_id": org_id, "key_id": key_id, "key": secret}))
     else:

@@ -14,7 +14,6 @@ from kb_service.services import knowledge_bases
 from kb_service.services import search as search_service
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import load_settings
-from retrieval.search import SearchMode
 
 
 def query_kb(
@@ -23,33 +22,18 @@ def query_kb(
     """Answer (or retrieve) from a knowledge base of the local data directory."""
     runtime = Runtime.build(load_settings())
     try:
-        with runtime.db.session() as session:
-            org = get_or_create_organization(session, name=org_name)
-            kb = knowledge_bases.find_kb_by_name(session, organization_id=org.id, name=kb_name)
-            if kb is None:
-                print(f"kb-service: no knowledge base named {kb_name!r} in {org_name!r}")
-                return 1
-            engine = search_service.build_query_engine(
-                runtime.settings,
-                embedder=runtime.embedder,
-                sparse_encoder=runtime.pipeline.sparse_encoder,
-                index=runtime.index,
-            )
-            org_id, kb_id = org.id, kb.id
-            result = search_service.run_query(
-                session,
-                engine=engine,
-                scope_of=lambda s: search_service.kb_scope(
-                    s, organization_id=org_id, kb_id=kb_id, filters=search_service.QueryFilter()
-                ),
-                query=text,
-                top_k=top_k,
-                answer=mode == "answer",
-                search_mode=SearchMode.HYBRID,
-                diversify=False,
-                answerer=None,
-                stream=False,
-            )
+        org = get_or_create_organization(runtime.db, name=org_name)
+        kb = knowledge_bases.find_kb_by_name(runtime.db, organization_id=org.id, name=kb_name)
+        if kb is None:
+            print(f"kb-service: no knowledge base named {kb_name!r} in {org_name!r}")
+            return 1
+        result = search_service.query_knowledge_base(
+            runtime.db,
+            engine=runtime.query_engine,
+            organization_id=org.id,
+            kb_id=kb.id,
+            request=search_service.QueryRequest(text, top_k=top_k, answer=mode == "answer"),
+        )
     finally:
         runtime.close()
     answer = result.answer

@@ -1,44 +1,97 @@
-"""Documents and their chunks: read and delete."""
+"""Documents and their chunks: list, read, delete (with their vectors)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kb_service.db.content import Chunk, Document
+from kb_service.db.database import Database
 from kb_service.db.events import record_event
+from kb_service.db.pagination import Page, paginate
 from kb_service.errors import NotFound
-from kb_service.services.knowledge_bases import get_kb
+from kb_service.services.knowledge_bases import load_kb
 from retrieval.index import PointFilter, VectorIndex
 
 
-def get_document(
+def _load_document(
     session: Session, *, organization_id: str, kb_id: str, document_id: str
 ) -> Document:
-    get_kb(session, organization_id=organization_id, kb_id=kb_id)
+    load_kb(session, organization_id=organization_id, kb_id=kb_id)
     document = session.get(Document, document_id)
     if document is None or document.knowledge_base_id != kb_id or document.status != "indexed":
         raise NotFound.of("document", document_id)
     return document
 
 
+def list_documents(
+    db: Database, *, organization_id: str, kb_id: str, limit: int, cursor: str | None
+) -> Page[Document]:
+    """The knowledge base's live documents, oldest first."""
+    with db.session() as session:
+        load_kb(session, organization_id=organization_id, kb_id=kb_id)
+        return paginate(
+            session,
+            select(Document).where(
+                Document.knowledge_base_id == kb_id, Document.status == "indexed"
+            ),
+            created_at=Document.created_at,
+            row_id=Document.id,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+def get_document(db: Database, *, organization_id: str, kb_id: str, document_id: str) -> Document:
+    """A live document of the organization's knowledge base (else `NotFound`)."""
+    with db.session() as session:
+        return _load_document(
+            session, organization_id=organization_id, kb_id=kb_id, document_id=document_id
+        )
+
+
+def list_chunks(
+    db: Database,
+    *,
+    organization_id: str,
+    kb_id: str,
+    document_id: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Document, Page[Chunk]]:
+    """The document and one page of its chunks, in order."""
+    with db.session() as session:
+        document = _load_document(
+            session, organization_id=organization_id, kb_id=kb_id, document_id=document_id
+        )
+        chunks = paginate(
+            session,
+            select(Chunk).where(Chunk.document_id == document_id),
+            created_at=Chunk.created_at,
+            row_id=Chunk.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return document, chunks
+
+
 def delete_document(
-    session: Session, *, organization_id: str, kb_id: str, document_id: str
-) -> Document:
-    """Delete a document and its chunks; emits `document.deleted`. Vectors go after commit."""
-    document = get_document(
-        session, organization_id=organization_id, kb_id=kb_id, document_id=document_id
-    )
-    session.execute(delete(Chunk).where(Chunk.document_id == document_id))
-    record_event(
-        session,
-        organization_id=organization_id,
-        type="document.deleted",
-        data={"knowledge_base_id": kb_id, "document_id": document_id, "title": document.title},
-    )
-    session.delete(document)
-    return document
+    db: Database, *, index: VectorIndex, organization_id: str, kb_id: str, document_id: str
+) -> None:
+    """Delete a document and its chunks (emits `document.deleted`), then its vectors.
 
-
-def drop_document_vectors(index: VectorIndex, *, document_id: str) -> None:
+    The vectors go after the commit; until then searches skip them (the document is gone).
+    """
+    with db.session() as session:
+        document = _load_document(
+            session, organization_id=organization_id, kb_id=kb_id, document_id=document_id
+        )
+        session.execute(delete(Chunk).where(Chunk.document_id == document_id))
+        record_event(
+            session,
+            organization_id=organization_id,
+            type="document.deleted",
+            data={"knowledge_base_id": kb_id, "document_id": document_id, "title": document.title},
+        )
+        session.delete(document)
     index.delete(PointFilter.where(document_id=document_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
+from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
-from kb_service.services.knowledge_bases import get_kb
+from kb_service.services.knowledge_bases import load_kb
 
 MAX_DOCUMENTS_PER_JOB = 1000
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
@@ -36,6 +38,14 @@ class TextRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class IngestJobWithItems:
+    """An ingest job and its items (one per submitted document), in submission order."""
+
+    job: IngestJob
+    items: list[IngestItem]
+
+
 def safe_filename(name: str | None) -> str:
     """The last path component, without control or reserved characters, at most 255 chars.
 
@@ -55,16 +65,31 @@ def _sha256(data: bytes) -> str:
 
 
 def submit_ingest(
-    session: Session,
+    db: Database,
     *,
     organization_id: str,
     kb_id: str,
-    uploads: list[Upload] = (),  # type: ignore[assignment]
-    records: list[TextRecord] = (),  # type: ignore[assignment]
+    uploads: Sequence[Upload] = (),
+    records: Sequence[TextRecord] = (),
     metadata: dict[str, Any] | None = None,
-) -> IngestJob:
-    """Queue one job for all the given sources; the bytes are stored with the job."""
-    kb = get_kb(session, organization_id=organization_id, kb_id=kb_id)
+) -> IngestJobWithItems:
+    """Queue one job for all the given sources; the bytes are stored with the job.
+
+    `metadata` applies to every source; a text record's own metadata wins over it.
+    """
+    with db.session() as session:
+        return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
+
+
+def _add_job(
+    session: Session,
+    organization_id: str,
+    kb_id: str,
+    uploads: Sequence[Upload],
+    records: Sequence[TextRecord],
+    shared: dict[str, Any],
+) -> IngestJobWithItems:
+    kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
     total = len(uploads) + len(records)
     if total == 0:
         raise InvalidInput("Send at least one file or text document to ingest.")
@@ -82,47 +107,47 @@ def submit_ingest(
     )
     session.add(job)
     session.flush()
-    shared = metadata or {}
-    position = 0
-    for upload in uploads:
-        session.add(
-            IngestItem(
-                job_id=job.id,
-                position=position,
-                filename=safe_filename(upload.filename),
-                media_type=upload.media_type,
-                metadata_=dict(shared),
-                content=upload.content,
-                content_hash=_sha256(upload.content),
-            )
+    items = [
+        IngestItem(
+            job_id=job.id,
+            filename=safe_filename(upload.filename),
+            media_type=upload.media_type,
+            metadata_=dict(shared),
+            content=upload.content,
+            content_hash=_sha256(upload.content),
         )
-        position += 1
-    for record in records:
-        session.add(
-            IngestItem(
-                job_id=job.id,
-                position=position,
-                title=record.title,
-                source_url=record.source_url,
-                external_id=record.external_id,
-                filename=None,
-                metadata_={**shared, **record.metadata},
-                text=record.text,
-                content_hash=_sha256(record.text.encode()),
-            )
+        for upload in uploads
+    ] + [
+        IngestItem(
+            job_id=job.id,
+            title=record.title,
+            source_url=record.source_url,
+            external_id=record.external_id,
+            filename=None,
+            metadata_={**shared, **record.metadata},
+            text=record.text,
+            content_hash=_sha256(record.text.encode()),
         )
-        position += 1
-    return job
+        for record in records
+    ]
+    for position, item in enumerate(items):
+        item.position = position
+    session.add_all(items)
+    session.flush()
+    return IngestJobWithItems(job, items)
 
 
-def get_job(session: Session, *, organization_id: str, job_id: str) -> IngestJob:
-    job = session.get(IngestJob, job_id)
-    if job is None or job.organization_id != organization_id:
-        raise NotFound.of("ingest job", job_id)
-    return job
+def get_job(db: Database, *, organization_id: str, job_id: str) -> IngestJobWithItems:
+    """An ingest job of the organization with its items (else `NotFound`)."""
+    with db.session() as session:
+        job = session.get(IngestJob, job_id)
+        if job is None or job.organization_id != organization_id:
+            raise NotFound.of("ingest job", job_id)
+        return IngestJobWithItems(job, job_items(session, job_id=job.id))
 
 
 def job_items(session: Session, *, job_id: str) -> list[IngestItem]:
+    """The job's items in submission order, inside the caller's transaction."""
     return list(
         session.scalars(
             select(IngestItem).where(IngestItem.job_id == job_id).order_by(IngestItem.position)

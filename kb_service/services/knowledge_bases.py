@@ -1,136 +1,42 @@
-"""Knowledge bases: create, read, update, delete (with their documents and vectors)."""
+"""Knowledge bases: create, list, read, update, delete (with their documents and vectors)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ingest.pipeline import IngestPipeline
+from ingest.pipeline import ChunkingConfig, IngestPipeline
 from kb_service.db.base import utcnow
 from kb_service.db.content import Chunk, Document, KnowledgeBase, Project
+from kb_service.db.database import Database
 from kb_service.db.events import record_event
+from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound
 from retrieval.index import PointFilter, VectorIndex
 
 
-def get_kb(session: Session, *, organization_id: str, kb_id: str) -> KnowledgeBase:
+@dataclass(frozen=True)
+class KnowledgeBaseWithCounts:
+    """A knowledge base with the number of its live documents and their chunks."""
+
+    knowledge_base: KnowledgeBase
+    document_count: int = 0
+    chunk_count: int = 0
+
+
+def load_kb(session: Session, *, organization_id: str, kb_id: str) -> KnowledgeBase:
+    """The organization's knowledge base, inside the caller's transaction (else `NotFound`)."""
     kb = session.get(KnowledgeBase, kb_id)
     if kb is None or kb.organization_id != organization_id:
         raise NotFound.of("knowledge base", kb_id)
     return kb
 
 
-def _check_project(session: Session, organization_id: str, project_id: str | None) -> None:
-    if project_id is None:
-        return
-    project = session.get(Project, project_id)
-    if project is None or project.organization_id != organization_id:
-        raise NotFound.of("project", project_id)
-
-
-def _chunking(pipeline: IngestPipeline, max_tokens: int | None, overlap: int | None):  # type: ignore[no-untyped-def]
-    try:
-        return pipeline.chunking_config(max_tokens, overlap)
-    except ValueError as exc:
-        raise InvalidInput(
-            str(exc), errors=[{"field": "chunking", "message": str(exc), "type": "value_error"}]
-        ) from None
-
-
-def create_kb(
-    session: Session,
-    *,
-    organization_id: str,
-    pipeline: IngestPipeline,
-    name: str,
-    description: str | None,
-    project_id: str | None,
-    max_tokens: int | None,
-    overlap_tokens: int | None,
-    metadata: dict[str, Any],
-) -> KnowledgeBase:
-    _check_project(session, organization_id, project_id)
-    config = _chunking(pipeline, max_tokens, overlap_tokens)
-    now = utcnow()
-    kb = KnowledgeBase(
-        organization_id=organization_id,
-        project_id=project_id,
-        name=name,
-        description=description,
-        chunk_max_tokens=config.max_tokens,
-        chunk_overlap_tokens=config.overlap_tokens,
-        metadata_=metadata,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(kb)
-    session.flush()
-    return kb
-
-
-def find_kb_by_name(session: Session, *, organization_id: str, name: str) -> KnowledgeBase | None:
-    """The organization's knowledge base called `name` (names are how the CLI refers to them)."""
-    return session.scalars(
-        select(KnowledgeBase).where(
-            KnowledgeBase.organization_id == organization_id, KnowledgeBase.name == name
-        )
-    ).first()
-
-
-def kb_by_name(
-    session: Session,
-    *,
-    organization_id: str,
-    pipeline: IngestPipeline,
-    name: str,
-    description: str | None = None,
-) -> KnowledgeBase:
-    """The knowledge base called `name`, created with default chunking if there is none."""
-    kb = find_kb_by_name(session, organization_id=organization_id, name=name)
-    if kb is None:
-        kb = create_kb(
-            session,
-            organization_id=organization_id,
-            pipeline=pipeline,
-            name=name,
-            description=description,
-            project_id=None,
-            max_tokens=None,
-            overlap_tokens=None,
-            metadata={},
-        )
-    return kb
-
-
-def update_kb(
-    session: Session,
-    *,
-    organization_id: str,
-    kb_id: str,
-    pipeline: IngestPipeline,
-    changes: dict[str, Any],
-) -> KnowledgeBase:
-    """Apply a partial update; new chunking settings apply to documents ingested from now on."""
-    kb = get_kb(session, organization_id=organization_id, kb_id=kb_id)
-    if "project_id" in changes:
-        _check_project(session, organization_id, changes["project_id"])
-        kb.project_id = changes["project_id"]
-    for field in ("name", "description"):
-        if field in changes:
-            setattr(kb, field, changes[field])
-    if "metadata" in changes:
-        kb.metadata_ = changes["metadata"] or {}
-    if "chunking" in changes and changes["chunking"] is not None:
-        chunking = changes["chunking"]
-        config = _chunking(pipeline, chunking.get("max_tokens"), chunking.get("overlap_tokens"))
-        kb.chunk_max_tokens, kb.chunk_overlap_tokens = config.max_tokens, config.overlap_tokens
-    kb.updated_at = utcnow()
-    return kb
-
-
-def kb_counts(session: Session, kb_ids: list[str]) -> dict[str, tuple[int, int]]:
+def kb_counts(session: Session, kb_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """(document_count, chunk_count) of each knowledge base, from live documents."""
     if not kb_ids:
         return {}
@@ -148,24 +54,196 @@ def kb_counts(session: Session, kb_ids: list[str]) -> dict[str, tuple[int, int]]
     return counts
 
 
-def delete_kb(session: Session, *, organization_id: str, kb_id: str) -> KnowledgeBase:
-    """Delete the knowledge base and its documents and chunks; emits `kb.deleted`.
+def with_counts(session: Session, kbs: Sequence[KnowledgeBase]) -> list[KnowledgeBaseWithCounts]:
+    """The knowledge bases with their live document and chunk counts, in the same order."""
+    counts = kb_counts(session, [kb.id for kb in kbs])
+    return [KnowledgeBaseWithCounts(kb, *counts[kb.id]) for kb in kbs]
 
-    The caller removes the vectors after the commit (`drop_kb_vectors`); until then
-    they are invisible, because searches only return chunks of live documents.
-    """
-    kb = get_kb(session, organization_id=organization_id, kb_id=kb_id)
-    session.execute(delete(Chunk).where(Chunk.knowledge_base_id == kb_id))
-    session.execute(delete(Document).where(Document.knowledge_base_id == kb_id))
-    record_event(
-        session,
+
+def _check_project(session: Session, organization_id: str, project_id: str | None) -> None:
+    if project_id is None:
+        return
+    project = session.get(Project, project_id)
+    if project is None or project.organization_id != organization_id:
+        raise NotFound.of("project", project_id)
+
+
+def _chunking(
+    pipeline: IngestPipeline, max_tokens: int | None, overlap: int | None
+) -> ChunkingConfig:
+    try:
+        return pipeline.chunking_config(max_tokens, overlap)
+    except ValueError as exc:
+        raise InvalidInput(
+            str(exc), errors=[{"field": "chunking", "message": str(exc), "type": "value_error"}]
+        ) from None
+
+
+def _add_kb(
+    session: Session,
+    *,
+    organization_id: str,
+    pipeline: IngestPipeline,
+    name: str,
+    description: str | None = None,
+    project_id: str | None = None,
+    max_tokens: int | None = None,
+    overlap_tokens: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> KnowledgeBase:
+    _check_project(session, organization_id, project_id)
+    config = _chunking(pipeline, max_tokens, overlap_tokens)
+    now = utcnow()
+    kb = KnowledgeBase(
         organization_id=organization_id,
-        type="kb.deleted",
-        data={"knowledge_base_id": kb_id, "name": kb.name},
+        project_id=project_id,
+        name=name,
+        description=description,
+        chunk_max_tokens=config.max_tokens,
+        chunk_overlap_tokens=config.overlap_tokens,
+        metadata_=metadata or {},
+        created_at=now,
+        updated_at=now,
     )
-    session.delete(kb)
+    session.add(kb)
+    session.flush()
     return kb
 
 
-def drop_kb_vectors(index: VectorIndex, *, organization_id: str, kb_id: str) -> None:
+def create_knowledge_base(
+    db: Database,
+    *,
+    organization_id: str,
+    pipeline: IngestPipeline,
+    name: str,
+    description: str | None = None,
+    project_id: str | None = None,
+    max_tokens: int | None = None,
+    overlap_tokens: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> KnowledgeBaseWithCounts:
+    """A new, empty knowledge base; chunking defaults come from the pipeline."""
+    with db.session() as session:
+        kb = _add_kb(
+            session,
+            organization_id=organization_id,
+            pipeline=pipeline,
+            name=name,
+            description=description,
+            project_id=project_id,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap_tokens,
+            metadata=metadata,
+        )
+    return KnowledgeBaseWithCounts(kb)
+
+
+def _by_name(session: Session, organization_id: str, name: str) -> KnowledgeBase | None:
+    return session.scalars(
+        select(KnowledgeBase).where(
+            KnowledgeBase.organization_id == organization_id, KnowledgeBase.name == name
+        )
+    ).first()
+
+
+def find_kb_by_name(db: Database, *, organization_id: str, name: str) -> KnowledgeBase | None:
+    """The organization's knowledge base called `name` (names are how the CLI refers to them)."""
+    with db.session() as session:
+        return _by_name(session, organization_id, name)
+
+
+def kb_by_name(
+    db: Database,
+    *,
+    organization_id: str,
+    pipeline: IngestPipeline,
+    name: str,
+    description: str | None = None,
+) -> KnowledgeBase:
+    """The knowledge base called `name`, created with default chunking if there is none."""
+    with db.session() as session:
+        kb = _by_name(session, organization_id, name)
+        if kb is None:
+            kb = _add_kb(
+                session,
+                organization_id=organization_id,
+                pipeline=pipeline,
+                name=name,
+                description=description,
+            )
+        return kb
+
+
+def list_knowledge_bases(
+    db: Database, *, organization_id: str, limit: int, cursor: str | None
+) -> Page[KnowledgeBaseWithCounts]:
+    """The organization's knowledge bases, oldest first."""
+    with db.session() as session:
+        page = paginate(
+            session,
+            select(KnowledgeBase).where(KnowledgeBase.organization_id == organization_id),
+            created_at=KnowledgeBase.created_at,
+            row_id=KnowledgeBase.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(with_counts(session, page.items), page.next_cursor)
+
+
+def get_knowledge_base(
+    db: Database, *, organization_id: str, kb_id: str
+) -> KnowledgeBaseWithCounts:
+    """One of the organization's knowledge bases with its counts (else `NotFound`)."""
+    with db.session() as session:
+        kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
+        return with_counts(session, [kb])[0]
+
+
+def update_knowledge_base(
+    db: Database,
+    *,
+    organization_id: str,
+    kb_id: str,
+    pipeline: IngestPipeline,
+    changes: dict[str, Any],
+) -> KnowledgeBaseWithCounts:
+    """Apply a partial update; new chunking settings apply to documents ingested from now on."""
+    with db.session() as session:
+        kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
+        if "project_id" in changes:
+            _check_project(session, organization_id, changes["project_id"])
+            kb.project_id = changes["project_id"]
+        for field in ("name", "description"):
+            if field in changes:
+                setattr(kb, field, changes[field])
+        if "metadata" in changes:
+            kb.metadata_ = changes["metadata"] or {}
+        if "chunking" in changes and changes["chunking"] is not None:
+            chunking = changes["chunking"]
+            config = _chunking(pipeline, chunking.get("max_tokens"), chunking.get("overlap_tokens"))
+            kb.chunk_max_tokens, kb.chunk_overlap_tokens = config.max_tokens, config.overlap_tokens
+        kb.updated_at = utcnow()
+        session.flush()
+        return with_counts(session, [kb])[0]
+
+
+def delete_knowledge_base(
+    db: Database, *, index: VectorIndex, organization_id: str, kb_id: str
+) -> None:
+    """Delete the knowledge base, its documents and chunks (emits `kb.deleted`), then its vectors.
+
+    The vectors go after the commit; until then they are invisible, because searches
+    only return chunks of live documents.
+    """
+    with db.session() as session:
+        kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
+        session.execute(delete(Chunk).where(Chunk.knowledge_base_id == kb_id))
+        session.execute(delete(Document).where(Document.knowledge_base_id == kb_id))
+        record_event(
+            session,
+            organization_id=organization_id,
+            type="kb.deleted",
+            data={"knowledge_base_id": kb_id, "name": kb.name},
+        )
+        session.delete(kb)
     index.delete(PointFilter.where(organization_id=organization_id, knowledge_base_id=kb_id))

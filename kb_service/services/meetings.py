@@ -30,8 +30,9 @@ from ingest.transcripts import (
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.meetings import Meeting, MeetingSegment, MeetingSource
+from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound, PayloadTooLarge
-from kb_service.services.projects import get_project
+from kb_service.services.projects import load_project
 
 MAX_SEGMENT_CHARS = 20_000
 MAX_IMPORT_SEGMENTS = 50_000
@@ -79,65 +80,93 @@ def merge_participants(current: Sequence[str], *names: str) -> list[str]:
 
 
 def import_meeting(
-    session: Session,
+    db: Database,
     *,
     organization_id: str,
     title: str,
-    project_id: str | None,
-    platform: str | None,
-    started_at: datetime | None,
-    participants: Sequence[str],
     segments: Sequence[SegmentIn],
+    project_id: str | None = None,
+    platform: str | None = None,
+    started_at: datetime | None = None,
+    participants: Sequence[str] = (),
 ) -> Meeting:
     """A finished meeting from a transcript: status `ended` until the indexer indexes it."""
-    if project_id is not None:
-        get_project(session, organization_id=organization_id, project_id=project_id)
-    if not segments:
-        message = "A transcript needs at least one segment."
-        raise InvalidInput(
-            message, errors=[{"field": "segments", "message": message, "type": "too_short"}]
+    with db.session() as session:
+        if project_id is not None:
+            load_project(session, organization_id=organization_id, project_id=project_id)
+        if not segments:
+            message = "A transcript needs at least one segment."
+            raise InvalidInput(
+                message, errors=[{"field": "segments", "message": message, "type": "too_short"}]
+            )
+        if len(segments) > MAX_IMPORT_SEGMENTS:
+            raise PayloadTooLarge(
+                f"At most {MAX_IMPORT_SEGMENTS} segments per imported transcript."
+            )
+        clean = [checked_segment(s, field=f"segments.{i}") for i, s in enumerate(segments)]
+        now = utcnow()
+        meeting = Meeting(
+            organization_id=organization_id,
+            project_id=project_id,
+            title=title,
+            platform=platform,
+            started_at=started_at,
+            ended_at=now,
+            ended_reason="imported",
+            status="ended",
+            participants=merge_participants(participants, *(s.speaker for s in clean)),
+            segment_count=len(clean),
+            pending_segments=len(clean),
+            index_version=0,
+            created_at=now,
+            updated_at=now,
         )
-    if len(segments) > MAX_IMPORT_SEGMENTS:
-        raise PayloadTooLarge(f"At most {MAX_IMPORT_SEGMENTS} segments per imported transcript.")
-    clean = [checked_segment(s, field=f"segments.{i}") for i, s in enumerate(segments)]
-    now = utcnow()
-    meeting = Meeting(
-        organization_id=organization_id,
-        project_id=project_id,
-        title=title,
-        platform=platform,
-        started_at=started_at,
-        ended_at=now,
-        ended_reason="imported",
-        status="ended",
-        participants=merge_participants(participants, *(s.speaker for s in clean)),
-        segment_count=len(clean),
-        pending_segments=len(clean),
-        index_version=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(meeting)
-    session.flush()
-    session.add_all(
-        MeetingSegment(
-            meeting_id=meeting.id,
-            sequence=i,
-            speaker=s.speaker,
-            text=s.text,
-            timestamp=s.timestamp,
-            received_at=now,
+        session.add(meeting)
+        session.flush()
+        session.add_all(
+            MeetingSegment(
+                meeting_id=meeting.id,
+                sequence=i,
+                speaker=s.speaker,
+                text=s.text,
+                timestamp=s.timestamp,
+                received_at=now,
+            )
+            for i, s in enumerate(clean)
         )
-        for i, s in enumerate(clean)
-    )
     return meeting
 
 
-def get_meeting(session: Session, *, organization_id: str, meeting_id: str) -> Meeting:
+def _load_meeting(session: Session, *, organization_id: str, meeting_id: str) -> Meeting:
     meeting = session.get(Meeting, meeting_id)
     if meeting is None or meeting.organization_id != organization_id:
         raise NotFound.of("meeting", meeting_id)
     return meeting
+
+
+def get_meeting(db: Database, *, organization_id: str, meeting_id: str) -> Meeting:
+    """One of the organization's meetings (else `NotFound`)."""
+    with db.session() as session:
+        return _load_meeting(session, organization_id=organization_id, meeting_id=meeting_id)
+
+
+def list_meetings(
+    db: Database, *, organization_id: str, project_id: str, limit: int, cursor: str | None
+) -> Page[Meeting]:
+    """A project's meeting history, newest first."""
+    with db.session() as session:
+        load_project(session, organization_id=organization_id, project_id=project_id)
+        return paginate(
+            session,
+            select(Meeting).where(
+                Meeting.organization_id == organization_id, Meeting.project_id == project_id
+            ),
+            created_at=Meeting.created_at,
+            row_id=Meeting.id,
+            limit=limit,
+            cursor=cursor,
+            newest_first=True,
+        )
 
 
 def load_segments(
@@ -158,10 +187,22 @@ def load_segments(
     return [Segment(int(seq), speaker, text, float(ts)) for seq, speaker, text, ts in rows]
 
 
-def transcript(session: Session, *, organization_id: str, meeting_id: str) -> Transcript:
+@dataclass(frozen=True)
+class MeetingTranscript:
+    """A meeting's status and its extracted text with every segment's span."""
+
+    meeting_id: str
+    status: str
+    transcript: Transcript
+
+
+def get_transcript(db: Database, *, organization_id: str, meeting_id: str) -> MeetingTranscript:
     """The meeting's extracted text (what citation offsets index into) and segment spans."""
-    meeting = get_meeting(session, organization_id=organization_id, meeting_id=meeting_id)
-    return layout(load_segments(session, meeting.id))
+    with db.session() as session:
+        meeting = _load_meeting(session, organization_id=organization_id, meeting_id=meeting_id)
+        return MeetingTranscript(
+            meeting.id, meeting.status, layout(load_segments(session, meeting.id))
+        )
 
 
 def meeting_view(meeting: Meeting) -> dict[str, Any]:
@@ -193,35 +234,48 @@ def new_signing_secret() -> str:
 
 
 def create_source(
-    session: Session,
+    db: Database,
     *,
     organization_id: str,
     name: str,
-    signing_secret: str | None,
-    project_id: str | None,
+    signing_secret: str | None = None,
+    project_id: str | None = None,
 ) -> MeetingSource:
     """A meeting source; without a given secret a fresh `ss_...` one is made (shown once)."""
-    if project_id is not None:
-        get_project(session, organization_id=organization_id, project_id=project_id)
-    source = MeetingSource(
-        organization_id=organization_id,
-        project_id=project_id,
-        name=name,
-        signing_secret=signing_secret or new_signing_secret(),
-        created_at=utcnow(),
-    )
-    session.add(source)
-    session.flush()
+    with db.session() as session:
+        if project_id is not None:
+            load_project(session, organization_id=organization_id, project_id=project_id)
+        source = MeetingSource(
+            organization_id=organization_id,
+            project_id=project_id,
+            name=name,
+            signing_secret=signing_secret or new_signing_secret(),
+            created_at=utcnow(),
+        )
+        session.add(source)
+        session.flush()
     return source
 
 
-def get_source(session: Session, *, organization_id: str, source_id: str) -> MeetingSource:
-    source = session.get(MeetingSource, source_id)
-    if source is None or source.organization_id != organization_id:
-        raise NotFound.of("meeting source", source_id)
-    return source
+def list_sources(
+    db: Database, *, organization_id: str, limit: int, cursor: str | None
+) -> Page[MeetingSource]:
+    """The organization's meeting sources, oldest first."""
+    with db.session() as session:
+        return paginate(
+            session,
+            select(MeetingSource).where(MeetingSource.organization_id == organization_id),
+            created_at=MeetingSource.created_at,
+            row_id=MeetingSource.id,
+            limit=limit,
+            cursor=cursor,
+        )
 
 
-def delete_source(session: Session, *, organization_id: str, source_id: str) -> None:
+def delete_source(db: Database, *, organization_id: str, source_id: str) -> None:
     """Callbacks to the source are refused from now on; its meetings stay."""
-    session.delete(get_source(session, organization_id=organization_id, source_id=source_id))
+    with db.session() as session:
+        source = session.get(MeetingSource, source_id)
+        if source is None or source.organization_id != organization_id:
+            raise NotFound.of("meeting source", source_id)
+        session.delete(source)

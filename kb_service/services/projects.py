@@ -7,120 +7,161 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kb_service.api.pagination import decode_cursor, encode_cursor
 from kb_service.db.base import utcnow
 from kb_service.db.content import Document, KnowledgeBase, Project
+from kb_service.db.database import Database
 from kb_service.db.meetings import Meeting
+from kb_service.db.pagination import Page, after_cursor, page_of, paginate
 from kb_service.errors import NotFound
+from kb_service.services.knowledge_bases import KnowledgeBaseWithCounts, with_counts
 
 
-def create_project(
-    session: Session,
-    *,
-    organization_id: str,
-    name: str,
-    description: str | None,
-    metadata: dict[str, Any],
-) -> Project:
-    project = Project(
-        organization_id=organization_id,
-        name=name,
-        description=description,
-        metadata_=metadata,
-        created_at=utcnow(),
-    )
-    session.add(project)
-    session.flush()
-    return project
+@dataclass(frozen=True)
+class ProjectWithCounts:
+    """A project with the number of its knowledge bases and meetings."""
+
+    project: Project
+    knowledge_base_count: int = 0
+    meeting_count: int = 0
 
 
-def get_project(session: Session, *, organization_id: str, project_id: str) -> Project:
+@dataclass(frozen=True)
+class ContentItem:
+    """A knowledge base (with its counts) or a document attached to a project."""
+
+    type: str  # "knowledge_base" | "document"
+    id: str
+    knowledge_base_id: str
+    created_at: datetime
+    knowledge_base: KnowledgeBaseWithCounts | None = None  # for type "knowledge_base"
+    document: Document | None = None  # for type "document"
+
+
+def load_project(session: Session, *, organization_id: str, project_id: str) -> Project:
+    """The organization's project, inside the caller's transaction (else `NotFound`)."""
     project = session.get(Project, project_id)
     if project is None or project.organization_id != organization_id:
         raise NotFound.of("project", project_id)
     return project
 
 
-def project_counts(session: Session, project_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(knowledge_base_count, meeting_count) of each project."""
-    counts = {p: (0, 0) for p in project_ids}
-    if not project_ids:
-        return counts
+def _with_counts(session: Session, projects: Sequence[Project]) -> list[ProjectWithCounts]:
+    ids = [p.id for p in projects]
+    if not ids:
+        return []
     kbs = dict(
         session.execute(
             select(KnowledgeBase.project_id, func.count())
-            .where(KnowledgeBase.project_id.in_(project_ids))
+            .where(KnowledgeBase.project_id.in_(ids))
             .group_by(KnowledgeBase.project_id)
         ).all()
     )
     meetings = dict(
         session.execute(
             select(Meeting.project_id, func.count())
-            .where(Meeting.project_id.in_(project_ids))
+            .where(Meeting.project_id.in_(ids))
             .group_by(Meeting.project_id)
         ).all()
     )
-    return {p: (int(kbs.get(p, 0)), int(meetings.get(p, 0))) for p in project_ids}
+    return [
+        ProjectWithCounts(p, int(kbs.get(p.id, 0)), int(meetings.get(p.id, 0))) for p in projects
+    ]
 
 
-@dataclass(frozen=True)
-class ContentItem:
-    """A knowledge base or a document attached to a project."""
+def create_project(
+    db: Database,
+    *,
+    organization_id: str,
+    name: str,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ProjectWithCounts:
+    """A new, empty project."""
+    with db.session() as session:
+        project = Project(
+            organization_id=organization_id,
+            name=name,
+            description=description,
+            metadata_=metadata or {},
+            created_at=utcnow(),
+        )
+        session.add(project)
+        session.flush()
+    return ProjectWithCounts(project)
 
-    type: str  # "knowledge_base" | "document"
-    knowledge_base: KnowledgeBase
-    document: Document | None
-    created_at: datetime
-    id: str
+
+def list_projects(
+    db: Database, *, organization_id: str, limit: int, cursor: str | None
+) -> Page[ProjectWithCounts]:
+    """The organization's projects, oldest first."""
+    with db.session() as session:
+        page = paginate(
+            session,
+            select(Project).where(Project.organization_id == organization_id),
+            created_at=Project.created_at,
+            row_id=Project.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(_with_counts(session, page.items), page.next_cursor)
 
 
-def project_content(
-    session: Session, *, organization_id: str, project_id: str, limit: int, cursor: str | None
-) -> tuple[list[ContentItem], str | None]:
+def get_project(db: Database, *, organization_id: str, project_id: str) -> ProjectWithCounts:
+    """One of the organization's projects with its counts (else `NotFound`)."""
+    with db.session() as session:
+        project = load_project(session, organization_id=organization_id, project_id=project_id)
+        return _with_counts(session, [project])[0]
+
+
+def list_project_content(
+    db: Database, *, organization_id: str, project_id: str, limit: int, cursor: str | None
+) -> Page[ContentItem]:
     """The project's knowledge bases and their documents, one keyset over (created_at, id).
 
     Both tables are paged with the same cursor and merged, so a page never repeats or
     skips an item even while knowledge bases and documents are added.
     """
-    get_project(session, organization_id=organization_id, project_id=project_id)
-    after = decode_cursor(cursor) if cursor else None
-
-    def page_of(created: Any, row_id: Any, statement: Any) -> Any:
-        if after is not None:
-            statement = statement.where(
-                or_(created > after[0], and_(created == after[0], row_id > after[1]))
+    with db.session() as session:
+        load_project(session, organization_id=organization_id, project_id=project_id)
+        of_project = (
+            KnowledgeBase.organization_id == organization_id,
+            KnowledgeBase.project_id == project_id,
+        )
+        kbs = session.scalars(
+            after_cursor(
+                select(KnowledgeBase).where(*of_project),
+                created_at=KnowledgeBase.created_at,
+                row_id=KnowledgeBase.id,
+                limit=limit,
+                cursor=cursor,
             )
-        return statement.order_by(created, row_id).limit(limit + 1)
-
-    kbs = session.scalars(
-        page_of(
-            KnowledgeBase.created_at,
-            KnowledgeBase.id,
-            select(KnowledgeBase).where(
-                KnowledgeBase.organization_id == organization_id,
-                KnowledgeBase.project_id == project_id,
-            ),
-        )
-    ).all()
-    docs = session.execute(
-        page_of(
-            Document.created_at,
-            Document.id,
-            select(Document, KnowledgeBase)
-            .join(KnowledgeBase, KnowledgeBase.id == Document.knowledge_base_id)
-            .where(
-                KnowledgeBase.organization_id == organization_id,
-                KnowledgeBase.project_id == project_id,
-            ),
-        )
-    ).all()
-    items = [ContentItem("knowledge_base", kb, None, kb.created_at, kb.id) for kb in kbs]
-    items += [ContentItem("document", kb, doc, doc.created_at, doc.id) for doc, kb in docs]
+        ).all()
+        docs = session.execute(
+            after_cursor(
+                select(Document, KnowledgeBase)
+                .join(KnowledgeBase, KnowledgeBase.id == Document.knowledge_base_id)
+                .where(*of_project),
+                created_at=Document.created_at,
+                row_id=Document.id,
+                limit=limit,
+                cursor=cursor,
+            )
+        ).all()
+        items = [
+            ContentItem(
+                "knowledge_base",
+                c.knowledge_base.id,
+                c.knowledge_base.id,
+                c.knowledge_base.created_at,
+                knowledge_base=c,
+            )
+            for c in with_counts(session, kbs)
+        ]
+    items += [
+        ContentItem("document", doc.id, kb.id, doc.created_at, document=doc) for doc, kb in docs
+    ]
     items.sort(key=lambda item: (item.created_at, item.id))
-    if len(items) <= limit:
-        return items, None
-    items = items[:limit]
-    return items, encode_cursor(items[-1].created_at, items[-1].id)
+    return page_of(items, limit)

@@ -1,67 +1,134 @@
-"""Querying: scope resolution, retrieval, liveness against SQL, answers with citations.
+"""Querying one knowledge base or searching the organization: the two query use cases.
+
+Both check the query, resolve the scope in SQL (`services.search_scope`), retrieve the
+live chunks and, in answer mode, compose the answer (`services.answers`) after the
+transaction has closed, so no database connection waits on an LLM.
 
 The SQL metadata database is the source of truth: a vector hit is shown only if its
 kind's liveness check (`services.liveness`) says its source is live in SQL. Stale
 points are compensated by over-fetching and, if still short, by asking the index again.
-Scope resolution (filters, projects, metadata) lives in `services.search_scope`.
-
-Answers are generative when an LLM is configured (only passages at or above
-`KB_ANSWER_MIN_SIMILARITY` reach it; see `retrieval.generative`), else extractive. The
-extractive answer, with a `notice`, replaces a generative one whose endpoint fails or
-whose reply cites none of its sources, in JSON and in streams alike.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from kb_service.db.database import Database
 from kb_service.errors import InvalidInput
+from kb_service.services.answers import QueryResult, QueryTimings, answer_query, require_generative
 from kb_service.services.liveness import LIVENESS, LiveSource, point_kind
+from kb_service.services.query_engine import QueryEngine
 from kb_service.services.search_scope import QueryFilter, kb_scope, organization_scope
-from kb_service.settings import Settings
-from retrieval.answer import Answer, ExtractiveAnswerer, Passage
-from retrieval.embedding import Embedder
-from retrieval.generative import (
-    ChatConfig,
-    GenerativeAnswerer,
-    LlmUnavailable,
-    StreamEvent,
-    chat_client_for,
-    done_event,
-)
-from retrieval.index import VectorIndex
-from retrieval.index.base import FusionSpec
-from retrieval.search import ChunkScope, RetrievalTimings, RetrievedChunk, Retriever, SearchMode
-from retrieval.sparse import SparseEncoder
+from retrieval.answer import Passage
+from retrieval.search import ChunkScope, RetrievedChunk, Retriever, SearchMode
 
 MAX_ROUNDS = 3
 MAX_QUERY_CHARS = 2000
 
 
-@dataclass
-class QueryTimings(RetrievalTimings):
-    scope_ms: float = 0.0
-    liveness_ms: float = 0.0
-    answer_ms: float = 0.0
+@dataclass(frozen=True)
+class QueryRequest:
+    """What a caller asks: the query, how many chunks, and whether and how to answer."""
 
-    def header(self) -> str:
-        """A `Server-Timing` header value."""
-        stages = ("scope", "embed", "index", "rerank", "liveness", "answer")
-        return ", ".join(f"{s};dur={getattr(self, s + '_ms'):.2f}" for s in stages)
+    query: str
+    top_k: int = 5
+    answer: bool = True  # False: rank chunks only ("retrieve" mode)
+    search_mode: SearchMode = SearchMode.HYBRID
+    diversify: bool = False  # MMR re-ranking of the candidates
+    answerer: Literal["extractive", "generative"] | None = None  # None: generative if configured
+    stream: bool = False  # the answer as events (answer mode only)
+    filters: QueryFilter = field(default_factory=QueryFilter)
 
 
-@dataclass
-class QueryResult:
-    chunks: list[Passage]
-    answer: Answer | None
-    stream: Iterator[StreamEvent] | None = None
-    notice: str | None = None
-    timings: QueryTimings = field(default_factory=QueryTimings)
+def query_knowledge_base(
+    db: Database, *, engine: QueryEngine, organization_id: str, kb_id: str, request: QueryRequest
+) -> QueryResult:
+    """Answer from (or rank the chunks of) one of the organization's knowledge bases."""
+    query = _checked_query(request.query)
+    timings = QueryTimings()
+    with db.session() as session:
+        started = time.perf_counter()
+        scope = kb_scope(
+            session, organization_id=organization_id, kb_id=kb_id, filters=request.filters
+        )
+        timings.scope_ms = (time.perf_counter() - started) * 1000
+        passages = _retrieve(session, engine, scope, query, request, timings)
+    return _compose(engine, query, passages, request, timings)
+
+
+def search_organization(
+    db: Database,
+    *,
+    engine: QueryEngine,
+    organization_id: str,
+    request: QueryRequest,
+    knowledge_base_ids: Sequence[str] | None = None,
+    project_ids: Sequence[str] | None = None,
+    include_meetings: bool = True,
+) -> QueryResult:
+    """Answer from (or rank) everything the organization may see, narrowed by the scope."""
+    query = _checked_query(request.query)
+    timings = QueryTimings()
+    with db.session() as session:
+        started = time.perf_counter()
+        scope = organization_scope(
+            session,
+            organization_id=organization_id,
+            knowledge_base_ids=knowledge_base_ids,
+            project_ids=project_ids,
+            include_meetings=include_meetings,
+            filters=request.filters,
+        )
+        timings.scope_ms = (time.perf_counter() - started) * 1000
+        passages = _retrieve(session, engine, scope, query, request, timings)
+    return _compose(engine, query, passages, request, timings)
+
+
+def _retrieve(
+    session: Session,
+    engine: QueryEngine,
+    scope: ChunkScope,
+    query: str,
+    request: QueryRequest,
+    timings: QueryTimings,
+) -> list[Passage]:
+    return retrieve_live(
+        session,
+        retriever=engine.retriever,
+        scope=scope,
+        query=query,
+        top_k=request.top_k,
+        mode=request.search_mode,
+        diversify=request.diversify,
+        timings=timings,
+    )
+
+
+def _compose(
+    engine: QueryEngine,
+    query: str,
+    passages: list[Passage],
+    request: QueryRequest,
+    timings: QueryTimings,
+) -> QueryResult:
+    if not request.answer:
+        return QueryResult(passages, None, timings=timings)
+    generative = None if request.answerer == "extractive" else engine.generative
+    if request.answerer == "generative":
+        generative = require_generative(engine.generative)
+    return answer_query(
+        query=query,
+        passages=passages,
+        extractive=engine.extractive,
+        generative=generative,
+        stream=request.stream,
+        timings=timings,
+    )
 
 
 def fetch_size(top_k: int) -> int:
@@ -120,80 +187,6 @@ def _passage(hit: RetrievedChunk, source: LiveSource) -> Passage:
     )
 
 
-def answer_query(
-    *,
-    query: str,
-    passages: list[Passage],
-    extractive: ExtractiveAnswerer,
-    generative: GenerativeAnswerer | None,
-    stream: bool,
-    timings: QueryTimings,
-) -> QueryResult:
-    """Compose the answer (or its event stream); extractive if the LLM fails or cites nothing."""
-    started = time.perf_counter()
-    notice = None
-    try:
-        if generative is not None:
-            if stream:
-                events = generative.stream(query, passages)
-                first = next(events)  # raises LlmUnavailable if the endpoint is down
-                rest = _generative_events(first, events, lambda: extractive.answer(query, passages))
-                return QueryResult(passages, None, rest, timings=timings)
-            answer = generative.answer(query, passages)
-            timings.answer_ms = (time.perf_counter() - started) * 1000
-            return QueryResult(passages, answer, timings=timings)
-    except LlmUnavailable as exc:  # UncitedAnswer included
-        notice = _instead(exc)
-    answer = extractive.answer(query, passages)
-    timings.answer_ms = (time.perf_counter() - started) * 1000
-    extractive_events = _extractive_events(answer, notice) if stream else None
-    return QueryResult(passages, answer, extractive_events, notice, timings)
-
-
-def run_query(
-    session: Session,
-    *,
-    engine: QueryEngine,
-    scope_of: Callable[[Session], ChunkScope],
-    query: str,
-    top_k: int,
-    answer: bool,
-    search_mode: SearchMode,
-    diversify: bool,
-    answerer: str | None,
-    stream: bool,
-) -> QueryResult:
-    """Resolve the scope, retrieve live chunks and, in answer mode, compose the answer."""
-    query = _checked_query(query)
-    timings = QueryTimings()
-    started = time.perf_counter()
-    scope = scope_of(session)
-    timings.scope_ms = (time.perf_counter() - started) * 1000
-    passages = retrieve_live(
-        session,
-        retriever=engine.retriever,
-        scope=scope,
-        query=query,
-        top_k=top_k,
-        mode=search_mode,
-        diversify=diversify,
-        timings=timings,
-    )
-    if not answer:
-        return QueryResult(passages, None, timings=timings)
-    generative = None if answerer == "extractive" else engine.generative
-    if answerer == "generative":
-        generative = require_generative(engine.generative)
-    return answer_query(
-        query=query,
-        passages=passages,
-        extractive=engine.extractive,
-        generative=generative,
-        stream=stream,
-        timings=timings,
-    )
-
-
 def _checked_query(query: str) -> str:
     query = query.strip()
     problem = None
@@ -223,76 +216,3 @@ def chunk_dict(passage: Passage) -> dict[str, Any]:
         "score": round(passage.score, 6),
         **passage.extra,
     }
-
-
-def require_generative(generative: GenerativeAnswerer | None) -> GenerativeAnswerer:
-    if generative is None:
-        raise InvalidInput(
-            "The generative answerer is not configured (set KB_LLM_BASE_URL and KB_LLM_MODEL).",
-            errors=[{"field": "answerer", "message": "not configured", "type": "value_error"}],
-        )
-    return generative
-
-
-def _instead(exc: LlmUnavailable) -> str:
-    return f"{exc} This is the extractive answer instead."
-
-
-def _generative_events(
-    first: StreamEvent, rest: Iterator[StreamEvent], fallback: Callable[[], Answer]
-) -> Iterator[StreamEvent]:
-    """The generative stream; when its draft cited nothing, `done` carries the fallback."""
-    yield first
-    try:
-        yield from rest
-    except LlmUnavailable as exc:  # UncitedAnswer: the streamed draft is not the answer
-        yield done_event(fallback(), used=[], notice=_instead(exc))
-
-
-def _extractive_events(answer: Answer, notice: str | None) -> Iterator[StreamEvent]:
-    yield StreamEvent("citations", {"citations": [c.to_dict() for c in answer.citations]})
-    yield StreamEvent("delta", {"text": answer.text})
-    yield done_event(answer, used=[c.index for c in answer.citations], notice=notice)
-
-
-@dataclass(frozen=True)
-class QueryEngine:
-    """The query-time parts, built once per process from settings and the runtime's engines."""
-
-    retriever: Retriever
-    extractive: ExtractiveAnswerer
-    generative: GenerativeAnswerer | None
-
-
-def build_query_engine(
-    settings: Settings, *, embedder: Embedder, sparse_encoder: SparseEncoder, index: VectorIndex
-) -> QueryEngine:
-    fusion = FusionSpec(
-        k=settings.rrf_k,
-        dense_weight=settings.rrf_dense_weight,
-        sparse_weight=settings.rrf_sparse_weight,
-        prefetch_limit=settings.prefetch_limit,
-    )
-    retriever = Retriever(
-        embedder=embedder,
-        sparse_encoder=sparse_encoder,
-        index=index,
-        fusion=fusion,
-        mmr_lambda=settings.mmr_lambda,
-    )
-    generative = None
-    if settings.llm_base_url and settings.llm_model:
-        config = ChatConfig(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key,
-            timeout_seconds=settings.llm_timeout_seconds,
-        )
-        generative = GenerativeAnswerer(
-            chat_client_for(config), min_similarity=settings.answer_min_similarity
-        )
-    extractive = ExtractiveAnswerer(sparse_encoder, min_similarity=settings.answer_min_similarity)
-    return QueryEngine(retriever, extractive, generative)
-
-
-__all__ = ["QueryFilter", "kb_scope", "organization_scope"]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kb_service.db.content import Document, KnowledgeBase, Project
 from kb_service.db.meetings import Meeting
 from kb_service.errors import NotFound
-from kb_service.services.knowledge_bases import get_kb
+from kb_service.services.knowledge_bases import load_kb
 from retrieval.index import FieldMatch
 from retrieval.search import ChunkScope
 
@@ -40,7 +40,7 @@ def kb_scope(
     session: Session, *, organization_id: str, kb_id: str, filters: QueryFilter
 ) -> ChunkScope:
     """The scope of a query on one knowledge base (404 if it is not the caller's)."""
-    get_kb(session, organization_id=organization_id, kb_id=kb_id)
+    load_kb(session, organization_id=organization_id, kb_id=kb_id)
     kb_ids: tuple[str, ...] = (kb_id,)
     if filters.knowledge_base_ids is not None:
         kb_ids = kb_ids if kb_id in filters.knowledge_base_ids else ()
@@ -63,7 +63,7 @@ def organization_scope(
     kb_ids: tuple[str, ...] | None = None
     if knowledge_base_ids is not None or project_ids is not None:
         chosen = [
-            get_kb(session, organization_id=organization_id, kb_id=k).id
+            load_kb(session, organization_id=organization_id, kb_id=k).id
             for k in knowledge_base_ids or ()
         ]
         for project_id in project_ids or ():

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from kb_service.api.app import create_app
 from kb_service.api.envelope import Envelope, ErrorEnvelope
-from kb_service.api.routes.query import QueryOut
-from kb_service.api.schemas import KnowledgeBaseOut
+from kb_service.api.schemas.knowledge_bases import KnowledgeBaseOut
+from kb_service.api.schemas.query import QueryOut
 from tests.conftest import make_settings
 
 API = "/api/v1"

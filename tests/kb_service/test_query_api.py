@@ -1,34 +1,23 @@
 """Query and search over HTTP: real sample documents, model, SQLite and Qdrant Edge.
 
-One knowledge base of the sample documents is ingested once for the module (workers
-drained in-process, so "still ingesting" states are deterministic).
+The knowledge base of the sample documents is ingested once (`query_support`);
+streaming and the generative answerer are in `test_query_stream.py`.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from kb_service.api.app import create_app
 from kb_service.db.content import Project
-from kb_service.jobs.worker import WorkerPool, worker_identity
-from kb_service.runtime import Runtime
-from kb_service.services.search import build_query_engine
 from retrieval.answer import NOT_FOUND
 from retrieval.embedding import Embedder
 from retrieval.index import IndexPoint
-from tests.conftest import SAMPLE_DOCS, make_settings, new_key
-from tests.retrieval.test_generative import RECORDED, ChatServer  # recorded wire format
+from tests.conftest import new_key
+from tests.kb_service.query_support import FILES, Env, assert_sound
 
-FILES = ["handbook.pdf", "runbook.md", "notes.txt", "architecture.html", "onboarding.docx"]
 QUESTIONS = [
     "How many days a week can I work remotely?",
     "What is the meal allowance for expenses?",
@@ -53,88 +42,9 @@ QUESTIONS = [
 ]
 
 
-class Env:
-    def __init__(self, runtime: Runtime, client: TestClient) -> None:
-        self.runtime, self.client = runtime, client
-        key = new_key(runtime)
-        self.org = key["organization_id"]
-        self.h = {"X-API-Key": key["key"]}
-        self._texts: dict[str, str] = {}
-
-    def drain(self) -> None:
-        pool = WorkerPool(
-            queue=self.runtime.queue, processor=self.runtime.processor, count=0, poll_seconds=1
-        )
-        while pool.run_once(worker_identity()):
-            pass
-
-    def kb(self, name: str, **body: Any) -> str:
-        r = self.client.post("/api/v1/knowledge-bases", json={"name": name, **body}, headers=self.h)
-        assert r.status_code == 201, r.text
-        return str(r.json()["data"]["id"])
-
-    def upload(self, kb: str, names: list[str], metadata: dict[str, Any] | None = None) -> None:
-        files = [("files", (n, (SAMPLE_DOCS / n).read_bytes())) for n in names]
-        data = {"metadata": json.dumps(metadata)} if metadata else {}
-        r = self.client.post(
-            f"/api/v1/knowledge-bases/{kb}/ingest", files=files, data=data, headers=self.h
-        )
-        assert r.status_code == 202, r.text
-
-    def records(self, kb: str, documents: list[dict[str, Any]]) -> None:
-        r = self.client.post(
-            f"/api/v1/knowledge-bases/{kb}/ingest", json={"documents": documents}, headers=self.h
-        )
-        assert r.status_code == 202, r.text
-
-    def query(self, kb: str, query: str, **body: Any) -> Any:
-        return self.client.post(
-            f"/api/v1/knowledge-bases/{kb}/query", json={"query": query, **body}, headers=self.h
-        )
-
-    def text(self, kb: str, doc: str) -> str:
-        if doc not in self._texts:
-            r = self.client.get(
-                f"/api/v1/knowledge-bases/{kb}/documents/{doc}?include_text=true", headers=self.h
-            )
-            self._texts[doc] = r.json()["data"]["text"]
-        return self._texts[doc]
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Env]:
-    runtime = Runtime.build(make_settings(tmp_path_factory.mktemp("query")), embedder=embedder)
-    with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
-        e = Env(runtime, client)
-        e.main = e.kb("Company docs")  # type: ignore[attr-defined]
-        e.upload(e.main, FILES[:3], metadata={"team": "ops", "tier": 1})  # type: ignore[attr-defined]
-        e.upload(e.main, FILES[3:], metadata={"team": "eng", "tier": 2})  # type: ignore[attr-defined]
-        e.records(e.main, json.loads((SAMPLE_DOCS / "faq.json").read_text())["documents"])  # type: ignore[attr-defined]
-        e.drain()
-        yield e
-    runtime.close()
-
-
-def assert_sound(
-    env: Env, kb: str, data: dict[str, Any], every_sentence_cited: bool = True
-) -> None:
-    """Every marker resolves, every citation is used, every cited span is literal."""
-    markers = [int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])]
-    assert (
-        sorted(set(markers))
-        == [c["index"] for c in data["citations"]]
-        == list(range(1, len(data["citations"]) + 1))
-    )
-    if every_sentence_cited:
-        assert not re.split(r"\[\d+\]", data["answer"])[-1].strip(), "a sentence is uncited"
-    for c in data["citations"]:
-        assert env.text(kb, c["document_id"])[c["char_start"] : c["char_end"]] == c["text"]
-        assert (
-            c["chunk_id"].startswith("chk_")
-            and c["knowledge_base_id"] == kb
-            and c["title"]
-            and c["source"]
-        )
+@pytest.fixture
+def env(query_env: Env) -> Env:
+    return query_env
 
 
 def test_answers_cite_exact_passages_for_many_questions(env: Env) -> None:
@@ -375,122 +285,3 @@ def test_a_kb_still_ingesting_returns_what_is_indexed(env: Env) -> None:
     assert {
         c["title"] for c in env.query(kb, "When is the cluster rebuilt?").json()["data"]["chunks"]
     } == {"Staging", "Production"}
-
-
-def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.split("\n"))
-        assert set(lines) == {"event", "data"}, block
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
-def checked_stream(env: Env, kb: str, body: dict[str, Any], fallback: bool = False) -> Any:
-    """Ask for a streamed answer, check every event against the SSE contract; the `done` data.
-
-    Order: `citations`, `delta`s (an `error` only on a mid-answer LLM failure), `done`.
-    The deltas concatenate to the draft, whose markers number the `citations` event's
-    provisional sources. `done` is authoritative: its markers resolve to its own
-    citations (renumbered 1..m, none unused); `used[i]` is the provisional number of
-    `done.citations[i]`, so mapping `done.answer`'s markers back through `used` gives the
-    draft (up to the whitespace tidied around dropped markers). With `fallback` the
-    draft cited nothing and `done` carries the extractive answer instead.
-    """
-    r = env.query(kb, stream=True, **body)
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-    events = sse_events(r.text)
-    kinds = [kind for kind, _ in events]
-    assert kinds[0] == "citations" and kinds[-1] == "done", kinds
-    assert "delta" in kinds and set(kinds[1:-1]) <= {"delta", "error"}, kinds
-    provisional = events[0][1]["citations"]
-    assert [c["index"] for c in provisional] == list(range(1, len(provisional) + 1))
-    draft = "".join(data["text"] for kind, data in events if kind == "delta")
-    assert {int(n) for n in re.findall(r"\[(\d+)\]", draft)} <= {c["index"] for c in provisional}
-    done = events[-1][1]
-    assert_sound(env, kb, done, every_sentence_cited=done["answerer"] == "extractive")
-    if fallback:
-        assert done["answerer"] == "extractive" and done["used"] == [] and done["notice"]
-        return done
-    used = done["used"]
-    assert [c["chunk_id"] for c in done["citations"]] == [
-        provisional[n - 1]["chunk_id"] for n in used
-    ]
-    back = re.sub(r"\[(\d+)\]", lambda m: f"[{used[int(m.group(1)) - 1]}]", done["answer"])
-    assert re.sub(r"\s+", "", back) == re.sub(r"\s+", "", draft)
-    return done
-
-
-def test_streaming_extractive_answer(env: Env) -> None:
-    done = checked_stream(env, env.main, {"query": "How are parking spaces allocated?"})  # type: ignore[attr-defined]
-    assert done["answerer"] == "extractive" and "lottery" in done["answer"] and done["found"]
-    assert done["used"] == [c["index"] for c in done["citations"]]  # provisional = final
-
-
-@pytest.fixture
-def llm(env: Env) -> Iterator[type[ChatServer]]:
-    """The recorded chat-completions server, wired in as the generative answerer."""
-    ChatServer.reset()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = env.client.app
-    settings = env.runtime.settings.model_copy(
-        update={"llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1", "llm_model": "m"}
-    )
-    app.state.query_engine = build_query_engine(  # type: ignore[attr-defined]
-        settings,
-        embedder=env.runtime.embedder,
-        sparse_encoder=env.runtime.pipeline.sparse_encoder,
-        index=env.runtime.index,
-    )
-    try:
-        yield ChatServer
-    finally:
-        app.state.query_engine = None  # type: ignore[attr-defined]
-        server.shutdown()
-        server.server_close()
-
-
-def test_generative_answerer_over_http_and_its_fallback(env: Env, llm: type[ChatServer]) -> None:
-    kb = env.main  # type: ignore[attr-defined]
-    data = env.query(kb, "How do I reset my VPN access?").json()["data"]
-    assert (
-        data["answerer"] == "generative"
-        and "[7]" not in data["answer"]
-        and RECORDED[:20] in data["answer"]
-    )
-    assert [c["index"] for c in data["citations"]] == [1, 2]
-    assert_sound(env, kb, data, every_sentence_cited=False)  # the [7] claim lost its marker
-    assert env.query(kb, "VPN", answerer="extractive").json()["data"]["answerer"] == "extractive"
-    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"})
-    assert done["answerer"] == "generative" and done["used"] == [2, 1]
-    assert (done["answer"], done["citations"]) == (data["answer"], data["citations"])
-    llm.fail_with = 503
-    down = env.query(kb, "How do I reset my VPN access?").json()["data"]
-    assert down["answerer"] == "extractive" and "HTTP 503" in down["notice"] and down["citations"]
-    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"})
-    assert done["answerer"] == "extractive" and "HTTP 503" in done["notice"]
-
-
-def test_generative_nothing_relevant_never_calls_the_model(env: Env, llm: type[ChatServer]) -> None:
-    kb = env.main  # type: ignore[attr-defined]
-    data = env.query(kb, "best banana bread recipe with walnuts").json()["data"]
-    assert data["answer"] == NOT_FOUND and data["citations"] == [] and data["chunks"]
-    done = checked_stream(env, kb, {"query": "best banana bread recipe with walnuts"})
-    assert done["answer"] == NOT_FOUND and done["citations"] == [] and done["found"] is False
-    assert llm.requests == []  # every chunk was under KB_ANSWER_MIN_SIMILARITY
-
-
-def test_a_generative_reply_citing_nothing_falls_back_to_extractive(
-    env: Env, llm: type[ChatServer]
-) -> None:
-    kb = env.main  # type: ignore[attr-defined]
-    llm.reply = "Reset it in the self-service portal [9]. It takes a minute."  # [9]: no source
-    data = env.query(kb, "How do I reset my VPN access?").json()["data"]
-    assert len(llm.requests) == 1 and "portal [9]" not in data["answer"]
-    assert data["answerer"] == "extractive" and "cited none of the sources" in data["notice"]
-    assert data["citations"]
-    assert_sound(env, kb, data)
-    done = checked_stream(env, kb, {"query": "How do I reset my VPN access?"}, fallback=True)
-    assert "cited none of the sources" in done["notice"] and done["citations"]
-    assert (done["answer"], done["citations"]) == (data["answer"], data["citations"])

@@ -53,16 +53,11 @@ def test_killed_dispatcher_resumes_pending_deliveries_without_loss(
         return 200 if healthy.wait(20) else 500
 
     with webhook_receiver(respond) as receiver:
+        org = get_or_create_organization(db, name="acme")
+        hook = webhooks.create_webhook(
+            db, organization_id=org.id, url=receiver.url, event_types=["*"], allow_private=True
+        )
         with db.session() as session:
-            org = get_or_create_organization(session, name="acme")
-            hook = webhooks.create_webhook(
-                session,
-                organization_id=org.id,
-                url=receiver.url,
-                event_types=["*"],
-                description=None,
-                allow_private=True,
-            )
             events = [
                 record_event(session, organization_id=org.id, type="kb.deleted", data={"n": n})
                 for n in range(EVENTS)

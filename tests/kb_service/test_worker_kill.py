@@ -75,28 +75,19 @@ def test_sigkilled_worker_job_is_finished_by_another_without_loss_or_duplicates(
 
     # Submit the job with the same pipeline, then release the embedded index for the workers.
     runtime = Runtime.build(settings, embedder=embedder)
-    with runtime.db.session() as session:
-        org = get_or_create_organization(session, name="acme")
-        kb = knowledge_bases.create_kb(
-            session,
-            organization_id=org.id,
-            pipeline=runtime.pipeline,
-            name="ops",
-            description=None,
-            project_id=None,
-            max_tokens=None,
-            overlap_tokens=None,
-            metadata={},
-        )
-        job = ingestion.submit_ingest(
-            session,
-            organization_id=org.id,
-            kb_id=kb.id,
-            records=[
-                ingestion.TextRecord(text=_paragraphs(n), title=f"Runbook {n}") for n in range(DOCS)
-            ],
-        )
-        job_id, kb_id = job.id, kb.id
+    org = get_or_create_organization(runtime.db, name="acme")
+    kb = knowledge_bases.create_knowledge_base(
+        runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name="ops"
+    ).knowledge_base
+    submitted = ingestion.submit_ingest(
+        runtime.db,
+        organization_id=org.id,
+        kb_id=kb.id,
+        records=[
+            ingestion.TextRecord(text=_paragraphs(n), title=f"Runbook {n}") for n in range(DOCS)
+        ],
+    )
+    job_id, kb_id = submitted.job.id, kb.id
     runtime.close()
 
     def progress() -> IngestJob:

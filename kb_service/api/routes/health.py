@@ -6,11 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import func, select
 
+from kb_service.api.deps import DB, AppSettings, Index
 from kb_service.api.envelope import error_body, ok
-from kb_service.db.jobs import IngestJob
-from retrieval.index import PointFilter
+from kb_service.services import health
 
 router = APIRouter(tags=["health"])
 
@@ -22,13 +21,9 @@ def healthz() -> Any:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> Any:
+def readyz(request: Request, db: DB, index: Index) -> Any:
     """The metadata database and the vector index answer."""
-    runtime = request.app.state.runtime
-    try:
-        runtime.db.ping()
-        runtime.index.count(PointFilter.where(organization_id="__readyz__"))
-    except Exception:
+    if not health.is_ready(db, index):
         return JSONResponse(
             error_body(
                 "not_ready",
@@ -41,18 +36,14 @@ def readyz(request: Request) -> Any:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> Any:
+def metrics(db: DB, settings: AppSettings) -> Any:
     """Prometheus text format: job counts by status."""
-    runtime = request.app.state.runtime
-    if not runtime.settings.metrics_enabled:
+    if not settings.metrics_enabled:
         return JSONResponse(error_body("not_found", "Metrics are disabled.", None), status_code=404)
-    with runtime.db.session() as session:
-        rows = session.execute(
-            select(IngestJob.status, func.count()).group_by(IngestJob.status)
-        ).all()
+    counts = health.ingest_job_counts(db)
     lines = [
         "# HELP kb_ingest_jobs Ingest jobs by status.",
         "# TYPE kb_ingest_jobs gauge",
-        *(f'kb_ingest_jobs{{status="{status}"}} {count}' for status, count in rows),
+        *(f'kb_ingest_jobs{{status="{status}"}} {count}' for status, count in counts.items()),
     ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

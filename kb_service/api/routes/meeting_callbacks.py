@@ -8,24 +8,18 @@ Mounted outside the API-key dependency (see `api.app`). Answers: 200 with
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
-from kb_service.api.deps import RuntimeDep
+from kb_service.api.deps import DB, RuntimeDep
 from kb_service.api.envelope import Envelope, ok
+from kb_service.api.schemas.meetings import CallbackOut
 from kb_service.errors import PayloadTooLarge
 from kb_service.services import meeting_callbacks as service
 
 router = APIRouter(tags=["meetings"])
-
-
-class CallbackOut(BaseModel):
-    result: Literal["accepted", "duplicate", "ignored"]
-    meeting_id: str | None
-    reason: str | None
 
 
 @router.post(
@@ -55,6 +49,7 @@ class CallbackOut(BaseModel):
 async def meeting_event(
     source_id: str,
     request: Request,
+    db: DB,
     runtime: RuntimeDep,
     signature: Annotated[str | None, Header(alias=service.SIGNATURE_HEADER)] = None,
 ) -> Any:
@@ -62,7 +57,7 @@ async def meeting_event(
     body = await _read_capped(request, service.MAX_CALLBACK_BYTES)
     outcome = await run_in_threadpool(
         service.handle_callback,
-        runtime.db,
+        db,
         source_id=source_id,
         body=body,
         signature=signature,

@@ -30,25 +30,32 @@ def use_data_dir(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
 
 
 @contextmanager
-def metadata_db(settings: Settings) -> Iterator[Session]:
-    """A session on the data directory's metadata database, as the CLI left it."""
+def metadata_database(settings: Settings) -> Iterator[Database]:
+    """The data directory's metadata database, as the CLI left it."""
     db = Database(settings.resolved_database_url)
     try:
-        with db.session() as session:
-            yield session
+        yield db
     finally:
         db.dispose()
 
 
+@contextmanager
+def metadata_db(settings: Settings) -> Iterator[Session]:
+    """A session on the data directory's metadata database, as the CLI left it."""
+    with metadata_database(settings) as db, db.session() as session:
+        yield session
+
+
 def documents_of(settings: Settings, org: str, kb_name: str) -> dict[str, str]:
     """{source: status} of a knowledge base's documents."""
-    with metadata_db(settings) as session:
-        org_id = get_or_create_organization(session, name=org).id
-        kb = knowledge_bases.find_kb_by_name(session, organization_id=org_id, name=kb_name)
+    with metadata_database(settings) as db:
+        org_id = get_or_create_organization(db, name=org).id
+        kb = knowledge_bases.find_kb_by_name(db, organization_id=org_id, name=kb_name)
         assert kb is not None
-        rows = session.execute(
-            select(Document.source, Document.status).where(Document.knowledge_base_id == kb.id)
-        ).all()
+        with db.session() as session:
+            rows = session.execute(
+                select(Document.source, Document.status).where(Document.knowledge_base_id == kb.id)
+            ).all()
         return {source: status for source, status in rows}
 
 

@@ -34,18 +34,17 @@ def handbook(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> It
     settings = make_settings(tmp_path_factory.mktemp("cli"))
     runtime = Runtime.build(settings, embedder=embedder)
     try:
-        with runtime.db.session() as session:
-            org = get_or_create_organization(session, name="acme")
-            other = knowledge_bases.kb_by_name(
-                session, organization_id=org.id, pipeline=runtime.pipeline, name="other"
-            )
-            job = ingestion.submit_ingest(
-                session,
-                organization_id=org.id,
-                kb_id=other.id,
-                uploads=[ingestion.Upload("faq.md", b"# FAQ\n\nThe office opens at nine.")],
-            )
-            other_job_id = job.id
+        org = get_or_create_organization(runtime.db, name="acme")
+        other = knowledge_bases.kb_by_name(
+            runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name="other"
+        )
+        submitted = ingestion.submit_ingest(
+            runtime.db,
+            organization_id=org.id,
+            kb_id=other.id,
+            uploads=[ingestion.Upload("faq.md", b"# FAQ\n\nThe office opens at nine.")],
+        )
+        other_job_id = submitted.job.id
     finally:
         runtime.close()  # no workers were started: the job stays queued
 

@@ -1,12 +1,13 @@
-"""Opaque keyset cursors over (created_at, id).
+"""Opaque keyset cursors over (created_at, id), and the pages they position.
 
 A cursor encodes the last row a client saw; the next page is every row strictly
 after it in (created_at, id) order, so rows inserted or deleted while a client pages
 are never returned twice and never make it skip a row that existed throughout.
 
-The cursor carries a checksum, so an edited or truncated cursor is refused (422)
-instead of silently positioning the page somewhere else. It is not a secret and need
-not be: a cursor only positions a query that is still filtered to the caller's rows.
+The cursor carries a checksum, so an edited or truncated cursor is refused
+(`InvalidInput`) instead of silently positioning the page somewhere else. It is not a
+secret and need not be: a cursor only positions a query that is still filtered to the
+caller's rows.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -27,6 +29,32 @@ from kb_service.errors import InvalidInput
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 T = TypeVar("T")
+U = TypeVar("U")
+Ts = TypeVarTuple("Ts")
+
+
+class Keyed(Protocol):
+    """A row a cursor can point at."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the cursor of the next one (None on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return Page([convert(item) for item in self.items], self.next_cursor)
 
 
 def _checksum(position: str) -> str:
@@ -60,17 +88,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
-def paginate(
-    session: Session,
-    statement: Select[Any],
+def after_cursor(
+    statement: Select[*Ts],
     *,
     created_at: InstrumentedAttribute[Any],
     row_id: InstrumentedAttribute[Any],
     limit: int,
     cursor: str | None,
     newest_first: bool = False,
-) -> tuple[Sequence[Any], str | None]:
-    """One page of `statement` (which selects one entity) and the cursor of the next."""
+) -> Select[*Ts]:
+    """`statement` narrowed to the rows after `cursor`, in page order, one row past `limit`."""
     if cursor:
         after_created, after_id = decode_cursor(cursor)
         if newest_first:
@@ -86,8 +113,34 @@ def paginate(
                 )
             )
     order = (created_at.desc(), row_id.desc()) if newest_first else (created_at.asc(), row_id.asc())
-    rows = session.scalars(statement.order_by(*order).limit(limit + 1)).all()
+    return statement.order_by(*order).limit(limit + 1)
+
+
+def page_of(rows: Sequence[K], limit: int) -> Page[K]:
+    """The first `limit` of `rows` (fetched with one extra), with the next page's cursor."""
     if len(rows) <= limit:
-        return rows, None
+        return Page(list(rows), None)
     last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last.created_at, last.id)
+    return Page(list(rows[:limit]), encode_cursor(last.created_at, last.id))
+
+
+def paginate(
+    session: Session,
+    statement: Select[Any],
+    *,
+    created_at: InstrumentedAttribute[Any],
+    row_id: InstrumentedAttribute[Any],
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> Page[Any]:
+    """One page of `statement` (which selects one entity) and the cursor of the next."""
+    narrowed = after_cursor(
+        statement,
+        created_at=created_at,
+        row_id=row_id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=newest_first,
+    )
+    return page_of(session.scalars(narrowed).all(), limit)
