@@ -8,6 +8,22 @@ vetted and delivery connects to one of those, never to a fresh lookup.
 `KB_WEBHOOK_ALLOW_PRIVATE=true` lifts the rule (tests, private networks); nothing is
 vetted or pinned then. Redirects are never followed, so a public URL cannot bounce
 inwards.
+
+`_blocked` decides one address. An IPv6 address that carries an IPv4 address is judged
+by the IPv4 address it carries, whatever Python's `is_global` says of the IPv6 prefix:
+
+| form | prefix | refused when |
+|---|---|---|
+| IPv4 | | not `is_global`, or multicast |
+| IPv4-mapped | `::ffff:0:0/96` | the IPv4 rule refuses the embedded address |
+| IPv4-translated (RFC 2765) | `::ffff:0:0:0/96` | the IPv4 rule refuses the embedded address |
+| IPv4-compatible (deprecated; holds `::` and `::1`) | `::/96` | the IPv4 rule refuses the embedded address |
+| NAT64, well-known prefix | `64:ff9b::/96` | the IPv4 rule refuses the embedded address |
+| NAT64, local-use prefix | `64:ff9b:1::/48` | always: where the IPv4 address sits is the operator's choice |
+| 6to4 | `2002::/16` | the IPv4 rule refuses the embedded address |
+| Teredo | `2001::/32` | the IPv4 rule refuses the server or the client address |
+| any other IPv6 | | not `is_global`, site-local, or multicast |
+| anything unparsable | | always |
 """
 
 from __future__ import annotations
@@ -23,11 +39,43 @@ class UnsafeWebhookUrl(InvalidInput):
     """The URL is malformed or points at a private, loopback or link-local address."""
 
 
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def _blocked(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """True unless `address` is public, by the table in the module docstring."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _blocked_ipv4(ip)
+    if ip in _NAT64_LOCAL:
+        return True
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None:
+        return any(_blocked_ipv4(v4) for v4 in embedded)
+    return not ip.is_global or ip.is_site_local or ip.is_multicast
+
+
+def _blocked_ipv4(ip: ipaddress.IPv4Address) -> bool:
     return not ip.is_global or ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...] | None:
+    """The IPv4 addresses a transition form carries; None for a native IPv6 address."""
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if ip.teredo is not None:
+        return ip.teredo
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if any(ip in network for network in (_COMPATIBLE, _TRANSLATED, _NAT64)):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    return None
 
 
 def check_url(url: str, *, allow_private: bool) -> tuple[str, ...]:
