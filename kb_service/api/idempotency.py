@@ -16,9 +16,11 @@ boundary still matches). Then, per organization and key:
   first is still running after that, 409 `conflict` with Retry-After. So concurrent
   duplicates create exactly one object and, normally, all receive its response.
 
-Responses with status 5xx or 429 are not stored: the claim is released and the client
-may retry with the same key. Expired records are deleted by `purge_expired`, which this
-middleware runs at most every PURGE_EVERY.
+A replay is never worse than executing the request: answers that depend on the caller
+or the moment rather than on the request (401, 403, 429 and every 5xx) are not stored;
+the claim is released, so the next request with the key (the same caller later, or
+another key with the rights) runs. Expired records are deleted by `purge_expired`,
+which this middleware runs at most every PURGE_EVERY.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
 PURGE_EVERY = 600.0
 _POLL = 0.1
+# Answers about the caller or the moment, not the request: never replayed (>= 500 too).
+UNRECORDED = frozenset({401, 403, 429})
 
 
 class IdempotencyMiddleware:
@@ -150,7 +154,7 @@ class IdempotencyMiddleware:
             (k.decode("latin-1"), v.decode("latin-1")) for k, v in start.get("headers", [])
         ]
         payload = b"".join(chunks)
-        if status >= 500 or status == 429:
+        if status >= 500 or status in UNRECORDED:
             await to_thread.run_sync(records.release, db, record_id)
         else:
             await to_thread.run_sync(

@@ -122,8 +122,8 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "`Idempotent-Replayed: true`; with another method, path or body it is 422 "
     "`idempotency_key_reused`. A duplicate sent while the first request runs waits for "
     "it and replays it (409 with `Retry-After` if it takes too long), so concurrent "
-    "duplicates create one object. 5xx and 429 answers are not stored: retry with the "
-    "same key.",
+    "duplicates create one object. 401, 403, 429 and 5xx answers are not stored: the "
+    "next request with the key runs.",
 }
 
 

@@ -142,7 +142,7 @@ def complete(
 
 
 def release(db: Database, record_id: str) -> None:
-    """Forget a claim whose request failed (5xx, 429, crash): the client may try again."""
+    """Forget a claim whose answer is not replayed (401, 403, 429, 5xx, crash): the key runs again."""
     with db.session() as session:
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
 

@@ -147,6 +147,24 @@ def test_a_4xx_is_replayed_and_an_unauthenticated_request_is_not_recorded(
         assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
 
 
+def test_a_callers_own_refusal_is_not_replayed_to_a_stronger_key(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    reader = new_key(runtime, role="reader")
+    headers = {"Idempotency-Key": "reader-first"}
+    refused = client.post(
+        KBS, json={"name": "Ops"}, headers={**headers, "X-API-Key": reader["key"]}
+    )
+    assert refused.status_code == 403 and refused.json()["meta"]["code"] == "forbidden"
+    # a 403 depends on the caller, not on the request: the admin's request runs
+    created = client.post(KBS, json={"name": "Ops"}, headers={**headers, **admin["headers"]})
+    assert created.status_code == 201, created.text
+    assert "idempotent-replayed" not in created.headers
+    assert kb_count(runtime, "Ops") == 1
+    again = client.post(KBS, json={"name": "Ops"}, headers={**headers, **admin["headers"]})
+    assert again.headers["idempotent-replayed"] == "true" and again.content == created.content
+
+
 def test_in_flight_duplicate_gets_409_after_waiting(tmp_path: Path, embedder) -> None:
     runtime = Runtime.build(
         make_settings(tmp_path, idempotency_wait_seconds=0.3), embedder=embedder
