@@ -265,6 +265,7 @@ def main() -> None:
                     "type": "meeting_status",
                     "meetingId": f"bench-{m}",
                     "sequence": 10**9,
+                    "timestamp": time.time(),
                     "payload": {"status": "ended"},
                 }
                 raw = json.dumps(body).encode()

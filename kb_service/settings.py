@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Live segments are embedded on arrival while they arrive at most this fast
     # (segments/s over the last 10 s); faster, they are written lexically only.
     meeting_live_embed_max_rate: float = Field(default=5.0, ge=0)
+    # A callback whose `timestamp` is further than this from the server clock is refused
+    # (401) as a possible replay; 0 disables the check.
+    meeting_callback_tolerance_seconds: float = Field(default=300.0, ge=0)
     # Public base URL of the API (e.g. https://kb.example.com) for meeting sources'
     # callback_url; default: the URL the request came in on.
     public_url: str | None = None

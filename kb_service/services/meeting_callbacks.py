@@ -2,10 +2,13 @@
 
 `handle_callback` checks, in this order, and stores nothing unless all pass:
 1. the source exists (else `NotFound`: its URL is wrong or it was deleted);
-2. `X-Sasha-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>`, compared in
-   constant time (else `Unauthenticated`);
+2. `X-Sasha-Signature: sha256=<lowercase hex HMAC-SHA256(secret, raw body)>`, compared
+   in constant time (else `Unauthenticated`);
 3. the body is one well-formed event of a known type (else `InvalidInput`);
-4. the event fits the meeting's state (else `Conflict`, see below).
+4. its `timestamp` (Unix seconds, milliseconds above 1e11, or ISO 8601) is within
+   `tolerance_seconds` of the server clock, unless that is 0 (else `Unauthenticated`:
+   a correctly signed but stale, future or undated event may be a replay);
+5. the event fits the meeting's state (else `Conflict`, see below).
 
 Then, in one transaction that first takes the meeting's row lock (an UPDATE, which on
 SQLite also takes the database write lock), so concurrent callbacks of a meeting
@@ -110,7 +113,7 @@ def sign(secret: str, body: bytes) -> str:
 def verify_signature(secret: str, body: bytes, header: str | None) -> None:
     expected = sign(secret, body)
     given = (header or "").strip()
-    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
+    if not hmac.compare_digest(expected.encode(), given.encode()):
         raise Unauthenticated(f"The {SIGNATURE_HEADER} header does not match the body.")
 
 
@@ -140,7 +143,7 @@ def parse_event(body: bytes) -> tuple[_Event, Any]:
 
 
 def handle_callback(
-    db: Database, *, source_id: str, body: bytes, signature: str | None
+    db: Database, *, source_id: str, body: bytes, signature: str | None, tolerance_seconds: float
 ) -> CallbackOutcome:
     """Verify and apply one callback (see the module docstring for every rule)."""
     for _attempt in range(3):
@@ -152,6 +155,7 @@ def handle_callback(
                     raise NotFound.of("meeting source", source_id)
                 verify_signature(source.signing_secret, body, signature)
                 event, payload = _checked_event(body)
+                _check_fresh(event.timestamp, tolerance_seconds)
                 if event.type == "caption_partial":
                     return CallbackOutcome("ignored", reason="caption_partial is not indexed")
                 return _apply(session, source, event, payload)
@@ -168,6 +172,20 @@ def _checked_event(body: bytes) -> tuple[_Event, Any]:
         )
         payload = _Segment(speaker=clean.speaker, text=clean.text, timestamp=clean.timestamp)
     return event, payload
+
+
+def _check_fresh(timestamp: float | datetime | None, tolerance_seconds: float) -> None:
+    if not tolerance_seconds:
+        return
+    moment = _moment(timestamp)
+    if moment is None:
+        raise Unauthenticated("The event has no usable timestamp, so its freshness is unknown.")
+    skew = abs((utcnow() - moment).total_seconds())
+    if skew > tolerance_seconds:
+        raise Unauthenticated(
+            f"The event's timestamp is {skew:.0f} s away from the server clock, outside "
+            f"the {tolerance_seconds:g} s window: a late or replayed event is refused."
+        )
 
 
 def _apply(session: Session, source: MeetingSource, event: _Event, payload: Any) -> CallbackOutcome:

@@ -27,11 +27,12 @@ def create_source(
 
 
 def event(type_: str, meeting: str, sequence: int, **payload: Any) -> dict[str, Any]:
+    """A callback body stamped now (Unix seconds), one second later per sequence step."""
     return {
         "type": type_,
         "meetingId": meeting,
         "sequence": sequence,
-        "timestamp": 1772443800 + sequence,
+        "timestamp": int(time.time()) + sequence,
         "payload": payload,
     }
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from kb_service.api.app import create_app
 from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSegment
 from kb_service.runtime import Runtime
 from kb_service.services.meeting_callbacks import sign
-from tests.conftest import new_key
+from retrieval.embedding import Embedder
+from tests.conftest import make_settings, new_key
 from tests.kb_service.meeting_support import API, STANDUP, create_source, event, post_event
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _stored(runtime: Runtime) -> tuple[int, int, int]:
@@ -125,3 +134,51 @@ def test_transcript_import_errors(client: TestClient, admin: dict, runtime: Runt
     reader = {"X-API-Key": new_key(runtime, role="reader")["key"]}
     assert client.post(f"{API}/meetings", json=STANDUP, headers=reader).status_code == 403
     assert client.get(f"{API}/meetings/mtg_unknown", headers=headers).status_code == 404
+
+
+def test_stale_or_undated_events_and_uppercase_signatures_are_401_and_store_nothing(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    source = create_source(client, admin["headers"])
+    segment = STANDUP["segments"][0]
+    now = time.time()
+    fresh = event("segment_finalized", "m", 1, **segment)
+    refused: list[dict] = [
+        {**fresh, "timestamp": 978307200},  # 2001-01-01, signed correctly: a replay
+        {**fresh, "timestamp": 978307200000},  # the same in milliseconds
+        {**fresh, "timestamp": "2001-01-01T00:00:00Z"},
+        {**fresh, "timestamp": now - 301},
+        {**fresh, "timestamp": now + 301},
+        {key: value for key, value in fresh.items() if key != "timestamp"},
+        {**fresh, "timestamp": None},
+    ]
+    for body in refused:
+        response = post_event(client, source, body)
+        assert response.status_code == 401, (body, response.text)
+        envelope = response.json()
+        assert envelope["meta"]["code"] == "unauthorized"
+        assert "timestamp" in envelope["message"], envelope
+    raw = json.dumps(fresh).encode()
+    upper = "sha256=" + sign(source["signing_secret"], raw).removeprefix("sha256=").upper()
+    response = client.post(
+        f"{API}/meetings/events/{source['id']}", content=raw, headers={"X-Sasha-Signature": upper}
+    )
+    assert response.status_code == 401 and response.json()["meta"]["code"] == "unauthorized"
+    assert _stored(runtime) == (0, 0, 0)
+    # Within the window, in any unit the code reads, the event is accepted.
+    for sequence, stamp in enumerate((now - 290, now * 1000, iso_now()), start=1):
+        body = {**event("segment_finalized", "m", sequence, **segment), "timestamp": stamp}
+        response = post_event(client, source, body)
+        assert response.json()["data"]["result"] == "accepted", response.text
+
+
+def test_a_zero_tolerance_accepts_any_timestamp(tmp_path: Path, embedder: Embedder) -> None:
+    settings = make_settings(tmp_path, meeting_callback_tolerance_seconds=0)
+    runtime = Runtime.build(settings, embedder=embedder)
+    try:
+        with TestClient(create_app(runtime=runtime)) as client:
+            source = create_source(client, {"X-API-Key": new_key(runtime)["key"]})
+            body = {**event("meeting_status", "m", 1, status="live"), "timestamp": 978307200}
+            assert post_event(client, source, body).json()["data"]["result"] == "accepted"
+    finally:
+        runtime.close()

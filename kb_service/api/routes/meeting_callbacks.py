@@ -1,7 +1,8 @@
 """Live meeting callbacks: signed by the meeting source's secret, not by an API key.
 
 Mounted outside the API-key dependency (see `api.app`). Answers: 200 with
-`result` accepted | duplicate | ignored; 404 unknown source; 401 bad signature;
+`result` accepted | duplicate | ignored; 404 unknown source; 401 bad signature or a
+timestamp outside KB_MEETING_CALLBACK_TOLERANCE_SECONDS;
 413 body over 256 KiB or a segment over the size limit; 422 malformed event;
 409 an event the meeting's state refuses. Nothing is stored unless the answer is 200.
 """
@@ -61,6 +62,7 @@ async def meeting_event(
         source_id=source_id,
         body=body,
         signature=signature,
+        tolerance_seconds=runtime.settings.meeting_callback_tolerance_seconds,
     )
     if outcome.result == "accepted":
         runtime.meetings_changed()
