@@ -15,6 +15,7 @@ from kb_service.db.database import Database
 from kb_service.jobs.processor import JobProcessor
 from kb_service.jobs.queue import JobQueue
 from kb_service.jobs.worker import WorkerPool
+from kb_service.secret_key import server_secret
 from kb_service.services.meeting_indexer import MeetingIndexer
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
@@ -52,6 +53,7 @@ class Runtime:
     queue: JobQueue
     processor: JobProcessor
     query_engine: QueryEngine
+    secret_key: bytes = field(repr=False)  # KB_SECRET_KEY or the generated one
     workers: WorkerPool | None = None
     dispatcher: WebhookDispatcher | None = None
     meeting_indexer: MeetingIndexer | None = None
@@ -86,7 +88,8 @@ class Runtime:
         engine = build_query_engine(
             settings, embedder=embedder, sparse_encoder=pipeline.sparse_encoder, index=index
         )
-        runtime = cls(settings, db, embedder, index, pipeline, queue, processor, engine)
+        secret_key = server_secret(settings)
+        runtime = cls(settings, db, embedder, index, pipeline, queue, processor, engine, secret_key)
         db.on_events_committed.append(runtime.webhooks_due)
         return runtime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
     # An in-flight duplicate waits this long for the first request, then gets 409.
     idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    # Seals stored idempotent responses (kb_service/secret_key.py); unset: generated once
+    # into KB_DATA_DIR. Replicas sharing one PostgreSQL database must share it.
+    secret_key: SecretStr | None = None
     webhook_dispatcher_enabled: bool = True
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
@@ -86,6 +89,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 "KB_DATABASE_URL must be a sqlite:// or postgresql:// URL "
                 f"(got a URL with scheme {value.split(':', 1)[0]!r})"
+            )
+        return value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _check_secret_key(cls, value: object) -> object:
+        if value == "":
+            return None  # an empty variable means unset
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(secret, str) and len(secret) < 32:
+            raise ValueError(
+                "KB_SECRET_KEY must be at least 32 characters; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return value
 

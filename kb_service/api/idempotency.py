@@ -6,7 +6,10 @@ random boundary is blanked first, so a client retrying the same files with a new
 boundary still matches). Then, per organization and key:
 
 - first use: the key is claimed, the request runs, and its response (status, headers,
-  body) is stored and kept for KB_IDEMPOTENCY_TTL_HOURS (24 h);
+  body) is stored and kept for KB_IDEMPOTENCY_TTL_HOURS (24 h). The record holds only
+  an HMAC of the key and the response sealed under the server secret and the key
+  (`services/idempotency_seal.py`), so a new secret in it is unreadable from the
+  database alone;
 - a repeat: the stored response is replayed byte for byte with `Idempotent-Replayed: true`,
   after the checks every request gets (rate limit, X-Organization-Id) and only to a key
   whose role is at least that of the key that made the first request (else 403);
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +43,7 @@ from kb_service.api.errors import send_error
 from kb_service.db.base import utcnow
 from kb_service.errors import Conflict, InvalidInput, ServiceError, Unauthenticated
 from kb_service.services import idempotency as records
+from kb_service.services.idempotency_seal import ResponseSeal
 from kb_service.services.keys import authenticate
 
 HEADER = b"idempotency-key"
@@ -53,6 +58,7 @@ class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._last_purge = 0.0
+        self._seal: ResponseSeal | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER) if scope["type"] == "http" else None
@@ -92,7 +98,11 @@ class IdempotencyMiddleware:
         path = scope["path"] + (
             "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
         )
+        if self._seal is None:
+            self._seal = ResponseSeal(runtime.secret_key)
+        seal = self._seal
         params: dict[str, Any] = {
+            "seal": seal,
             "principal": principal,
             "key": key,
             "method": "POST",
@@ -113,7 +123,8 @@ class IdempotencyMiddleware:
                 await _replay(send, outcome)
                 return
             if isinstance(outcome, records.Claimed):
-                await self._run_claimed(scope, body, receive, send, runtime.db, outcome.record_id)
+                claim = _Claim(runtime.db, seal, key, outcome.record_id)
+                await self._run_claimed(scope, body, receive, send, claim)
                 return
             if time.monotonic() >= deadline:
                 conflict = Conflict(
@@ -124,7 +135,7 @@ class IdempotencyMiddleware:
             await anyio.sleep(_POLL)
 
     async def _run_claimed(
-        self, scope: Scope, body: bytes, receive: Receive, send: Send, db: Any, record_id: str
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, claim: _Claim
     ) -> None:
         start: Message = {}
         chunks: list[bytes] = []
@@ -147,7 +158,7 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_receive, capture)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await to_thread.run_sync(records.release, db, record_id)
+                await to_thread.run_sync(claim.release)
             raise
         status = int(start.get("status", 500))
         raw_headers = [
@@ -155,13 +166,9 @@ class IdempotencyMiddleware:
         ]
         payload = b"".join(chunks)
         if status >= 500 or status in UNRECORDED:
-            await to_thread.run_sync(records.release, db, record_id)
+            await to_thread.run_sync(claim.release)
         else:
-            await to_thread.run_sync(
-                lambda: records.complete(
-                    db, record_id, status=status, headers=raw_headers, body=payload
-                )
-            )
+            await to_thread.run_sync(lambda: claim.complete(status, raw_headers, payload))
         await send(start)
         await send({"type": "http.response.body", "body": payload})
 
@@ -169,6 +176,30 @@ class IdempotencyMiddleware:
         if time.monotonic() - self._last_purge >= PURGE_EVERY:
             self._last_purge = time.monotonic()
             await to_thread.run_sync(lambda: records.purge_expired(db, now=utcnow()))
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A claimed key, to be completed with the response or released."""
+
+    db: Any
+    seal: ResponseSeal
+    key: str
+    record_id: str
+
+    def complete(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        records.complete(
+            self.db,
+            self.record_id,
+            seal=self.seal,
+            key=self.key,
+            status=status,
+            headers=headers,
+            body=body,
+        )
+
+    def release(self) -> None:
+        records.release(self.db, self.record_id)
 
 
 def _principal(db: Any, scope: Scope) -> Any:

@@ -1,13 +1,14 @@
 """Idempotency records: the first response to a POST, replayed for repeats of its key.
 
 A record is created `in_flight` before the request runs (the unique key makes exactly
-one request win a race) and completed with the response once it has been sent.
+one request win a race) and completed with the response once it has been sent. It
+holds no readable secret: the Idempotency-Key is stored as an HMAC and the response
+sealed (see `services/idempotency_seal.py`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,14 +21,15 @@ class IdempotencyRecord(Base):
 
     __tablename__ = "idempotency_records"
     __table_args__ = (
-        UniqueConstraint("organization_id", "key"),
+        UniqueConstraint("organization_id", "key_hash"),
         Index("ix_idempotency_expires", "expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("idem"))
     # No foreign key: records are a cache of responses, purged on their own schedule.
     organization_id: Mapped[str] = mapped_column(String(40))
-    key: Mapped[str] = mapped_column(String(255))
+    # HMAC of the Idempotency-Key under the server secret; the key itself is not stored.
+    key_hash: Mapped[str] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(2000))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -35,7 +37,7 @@ class IdempotencyRecord(Base):
     role: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="in_flight")
     response_status: Mapped[int | None] = mapped_column(Integer)
-    response_headers: Mapped[list[Any] | None]
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Headers and body, AES-GCM sealed under the server secret and the Idempotency-Key.
+    sealed_response: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -20,6 +20,7 @@ from kb_service.db.idempotency import IdempotencyRecord
 from kb_service.db.jobs import IngestJob
 from kb_service.runtime import Runtime
 from kb_service.services import idempotency as records
+from kb_service.services.idempotency_seal import ResponseSeal
 from kb_service.services.keys import Principal
 from tests.conftest import make_settings, new_key, postgres_url_or_skip
 from tests.kb_service.live_servers import serve_app
@@ -174,6 +175,7 @@ def test_in_flight_duplicate_gets_409_after_waiting(tmp_path: Path, embedder) ->
         body = b'{"name":"Slow"}'
         records.claim(
             runtime.db,
+            seal=ResponseSeal(runtime.secret_key),
             principal=Principal(key["organization_id"], key["key_id"], "admin"),
             key="busy",
             method="POST",
