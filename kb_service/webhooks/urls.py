@@ -21,7 +21,7 @@ by the IPv4 address it carries, whatever Python's `is_global` says of the IPv6 p
 | NAT64, well-known prefix | `64:ff9b::/96` | the IPv4 rule refuses the embedded address |
 | NAT64, local-use prefix | `64:ff9b:1::/48` | always: where the IPv4 address sits is the operator's choice |
 | 6to4 | `2002::/16` | the IPv4 rule refuses the embedded address |
-| Teredo | `2001::/32` | the IPv4 rule refuses the server or the client address |
+| Teredo | `2001::/32` | always: the packets reach a host behind a NAT through a relay, which no check here can vet |
 | any other IPv6 | | not `is_global`, site-local, or multicast |
 | anything unparsable | | always |
 """
@@ -53,7 +53,7 @@ def _blocked(address: str) -> bool:
         return True
     if isinstance(ip, ipaddress.IPv4Address):
         return _blocked_ipv4(ip)
-    if ip in _NAT64_LOCAL:
+    if ip in _NAT64_LOCAL or ip.teredo is not None:
         return True
     embedded = _embedded_ipv4(ip)
     if embedded is not None:
@@ -69,8 +69,6 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ..
     """The IPv4 addresses a transition form carries; None for a native IPv6 address."""
     if ip.ipv4_mapped is not None:
         return (ip.ipv4_mapped,)
-    if ip.teredo is not None:
-        return ip.teredo
     if ip.sixtofour is not None:
         return (ip.sixtofour,)
     if any(ip in network for network in (_COMPATIBLE, _TRANSLATED, _NAT64)):

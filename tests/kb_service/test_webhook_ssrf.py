@@ -46,6 +46,7 @@ INTERNAL = {
     "2001:0:5db8:d822::80ff:fffe": "Teredo, client 127.0.0.1",
     "2001:0:a01:203::a2c9:f7cb": "Teredo, server 10.1.2.3",
     "2001:0:4136:e378:8000:63bf:3fff:fdd2": "Teredo (RFC 4380 example), client 192.0.2.45",
+    "2001:0:5db8:d822::a2c9:f7cb": "Teredo, even with a public server and client",
     "fe80::1": "link-local",
     "fec0::1": "site-local (deprecated)",
     "fc00::1": "unique local",
@@ -56,7 +57,6 @@ PUBLIC = {
     "2606:2800:220:1::1": "plain global unicast",
     "64:ff9b::5db8:d822": "NAT64 of 93.184.216.34",
     "2002:5db8:d822::1": "6to4 of 93.184.216.34",
-    "2001:0:5db8:d822::a2c9:f7cb": "Teredo, server 93.184.216.34 and client 93.54.8.52",
     "::ffff:93.184.216.34": "IPv4-mapped 93.184.216.34",
 }
 
