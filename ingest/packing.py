@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 import tiktoken
 
 from ingest.sentences import line_spans, token_runs, word_spans
-
-if TYPE_CHECKING:
-    from ingest.chunking import ModelWindow
+from ingest.window import ModelWindow
 
 MIN_FILL = 0.5  # a cut at a weaker boundary is preferred over a chunk less than half full
 FRAGMENT_SHARE = 0.25  # a last chunk below this share of max_tokens is folded back

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ingest.chunking import Chunker, ModelWindow, default_chunking_for
+from ingest.chunking import Chunker
 from ingest.documents import ChunkDraft, ExtractedDocument, SourceFile
 from ingest.extract import Extractor, extract_text_record
 from ingest.tokens import load_encoding
+from ingest.window import ModelWindow, default_chunking_for
 from retrieval.embedding import Embedder
 from retrieval.index import IndexPoint, SparseVec
 from retrieval.sparse import SparseEncoder

@@ -38,9 +38,9 @@ from typing import Any
 
 import tiktoken
 
-from ingest.chunking import MIN_MAX_TOKENS, ModelWindow, default_chunking_for
 from ingest.documents import ChunkDraft
 from ingest.sentences import Span, sentence_spans, token_runs, word_spans
+from ingest.window import MIN_MAX_TOKENS, ModelWindow, default_chunking_for
 
 TURN_SEPARATOR = "\n\n"
 _SPACE = re.compile(r"\s+")

@@ -35,10 +35,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ingest.chunking import ModelWindow
 from ingest.pipeline import IngestPipeline
 from ingest.tokens import load_encoding
 from ingest.transcripts import SegmentSpan, TranscriptChunker, layout
+from ingest.window import ModelWindow
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.events import record_event

@@ -15,10 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import Chunker, ModelWindow, default_chunking_for
+from ingest.chunking import Chunker
 from ingest.documents import ChunkDraft, ExtractedDocument, TextBlock
 from ingest.sentences import sentence_spans, word_spans
 from ingest.tokens import load_encoding
+from ingest.window import ModelWindow, default_chunking_for
 
 ENCODING = load_encoding()
 MINILM_LIMIT = 254  # 256 word pieces minus [CLS] and [SEP]

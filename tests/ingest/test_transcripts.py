@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import ModelWindow
 from ingest.tokens import load_encoding
 from ingest.transcripts import (
     Segment,
@@ -17,6 +16,7 @@ from ingest.transcripts import (
     normalise_segment_text,
     segment_at,
 )
+from ingest.window import ModelWindow
 from retrieval.embedding import Embedder
 from tests.conftest import SAMPLE_DOCS
 
