@@ -37,7 +37,8 @@ from sqlalchemy import func, select
 
 from ingest.pipeline import IngestPipeline
 from ingest.tokens import load_encoding
-from ingest.transcripts import SegmentSpan, TranscriptChunker, layout
+from ingest.transcript_chunking import TranscriptChunker
+from ingest.transcripts import SegmentSpan, layout
 from ingest.window import ModelWindow
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database

@@ -16,7 +16,8 @@ from typing import Any
 
 from ingest.documents import ChunkDraft
 from ingest.pipeline import EmbeddedChunks, IngestPipeline, chunk_id, point_id
-from ingest.transcripts import SegmentSpan, TranscriptChunk
+from ingest.transcript_chunking import TranscriptChunk
+from ingest.transcripts import SegmentSpan
 from kb_service.db.meetings import Meeting
 from retrieval.index import IndexPoint
 

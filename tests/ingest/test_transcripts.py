@@ -1,88 +1,12 @@
-"""Transcript layout and speaker-turn chunking: offsets, budgets, turns (property tests)."""
+"""Transcript layout: exact offsets, incremental layout, citations to segments (property tests)."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.tokens import load_encoding
-from ingest.transcripts import (
-    Segment,
-    TranscriptChunker,
-    layout,
-    normalise_segment_text,
-    segment_at,
-)
-from ingest.window import ModelWindow
-from retrieval.embedding import Embedder
-from tests.conftest import SAMPLE_DOCS
-
-ENCODING = load_encoding()
-SPEAKERS = ["Ines Carvalho", "Tomas Eriksen", "Priya", "Marek Nowak"]
-SENTENCES = [
-    "We shipped the retry logic.",
-    "Is the Kafka cluster resized?",
-    "Yes!",
-    "The acquirer failover runbook needs a section on timeouts and manual overrides.",
-    "ok so",
-    "Dr. Smith approved approx. three changes, e.g. the pricing one.",
-    "Überprüfen wir das morgen früh um neun Uhr.",
-    "Long " * 40 + "sentence without an end",
-]
-
-
-def standup() -> list[Segment]:
-    raw = json.loads((SAMPLE_DOCS / "standup-2026-03-02.json").read_text())["segments"]
-    return [Segment(i, s["speaker"], s["text"], s["timestamp"]) for i, s in enumerate(raw)]
-
-
-segments_strategy = st.lists(
-    st.tuples(
-        st.sampled_from(SPEAKERS),
-        st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=12),
-        st.floats(min_value=0, max_value=7200, allow_nan=False),
-    ),
-    min_size=1,
-    max_size=40,
-).map(
-    lambda rows: [
-        Segment(i, speaker, normalise_segment_text(" ".join(parts)), ts)
-        for i, (speaker, parts, ts) in enumerate(rows)
-    ]
-)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(segments=segments_strategy, max_tokens=st.integers(min_value=16, max_value=200))
-def test_chunks_are_exact_spans_within_budget_covering_every_segment(
-    segments: list[Segment], max_tokens: int
-) -> None:
-    transcript = layout(segments)
-    text = transcript.text
-    for span, segment in zip(transcript.spans, segments, strict=True):
-        assert text[span.char_start : span.char_end] == segment.text
-    chunks = TranscriptChunker(max_tokens, ENCODING).run(text, transcript.spans)
-    covered = set()
-    previous_end = 0
-    for n, chunk in enumerate(chunks):
-        assert chunk.ordinal == n
-        assert chunk.text == text[chunk.char_start : chunk.char_end]
-        assert chunk.char_start >= previous_end  # ordered, never overlapping
-        previous_end = chunk.char_end
-        assert len(ENCODING.encode_ordinary(chunk.draft().embedding_text)) <= max_tokens
-        assert chunk.segments and chunk.speakers == list(
-            dict.fromkeys(s.speaker for s in chunk.segments)
-        )
-        assert chunk.first_timestamp <= chunk.last_timestamp
-        if chunk.section:  # starts inside a turn: the speaker travels with it
-            assert chunk.section == (chunk.segments[0].speaker,)
-        covered.update(range(chunk.char_start, chunk.char_end))
-    for span in transcript.spans:
-        own = text[span.char_start : span.char_end]
-        assert all(span.char_start + i in covered for i, ch in enumerate(own) if not ch.isspace())
+from ingest.transcripts import Segment, layout, segment_at
+from tests.ingest.transcript_support import segments_strategy, standup
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,47 +20,6 @@ def test_incremental_layout_equals_full_layout(segments: list[Segment], cut: int
     assert head.text + tail.text == full.text and head.spans + tail.spans == full.spans
 
 
-def test_turns_that_fit_are_never_split_and_short_turns_merge() -> None:
-    segments = standup()
-    transcript = layout(segments)
-    chunks = TranscriptChunker(60, ENCODING).run(transcript.text, transcript.spans)
-    turns = transcript.text.split("\n\n")
-    starts = [transcript.text.index(t) for t in turns]
-    for turn, start in zip(turns, starts, strict=True):
-        if len(ENCODING.encode_ordinary(turn)) <= 60:
-            holders = [
-                c for c in chunks if c.char_start <= start and start + len(turn) <= c.char_end
-            ]
-            assert len(holders) == 1, turn
-    assert any(len(c.speakers) > 1 for c in chunks)  # short adjacent turns merged
-    assert len(chunks) < len(turns)
-    first = chunks[0]
-    assert first.text.startswith("Ines Carvalho: Morning everyone") and first.section == ()
-
-
-def test_long_turn_splits_at_sentences() -> None:
-    sentences = [f"Point number {n} is about the quarterly billing migration." for n in range(30)]
-    segments = [Segment(0, "Ines", " ".join(sentences), 1.0), Segment(1, "Tomas", "Agreed.", 9.0)]
-    transcript = layout(segments)
-    chunks = TranscriptChunker(50, ENCODING).run(transcript.text, transcript.spans)
-    assert len(chunks) > 2
-    for chunk in chunks[:-1]:
-        assert chunk.text.endswith("migration."), chunk.text  # whole sentences only
-    assert all(c.section == ("Ines",) for c in chunks[1:-1])
-
-
-def test_model_window_is_respected(embedder: Embedder) -> None:
-    window = ModelWindow(limit=embedder.max_tokens, count=embedder.count_tokens)
-    dense = " ".join(f"ID-{n:05d}-ÅØ" for n in range(400))
-    segments = [Segment(0, "Bot", dense, 0.0)]
-    transcript = layout(segments)
-    chunker = TranscriptChunker(198, ENCODING, window)
-    for chunk in chunker.run(transcript.text, transcript.spans):
-        assert embedder.count_tokens(chunk.draft().embedding_text) <= window.limit
-    for start, end in chunker.pieces(dense, "Bot"):
-        assert embedder.count_tokens("Bot\n" + dense[start:end]) <= window.limit
-
-
 def test_segment_at_maps_citations_to_their_sentence() -> None:
     segments = standup()
     transcript = layout(segments)
@@ -146,11 +29,3 @@ def test_segment_at_maps_citations_to_their_sentence() -> None:
         # A citation starting at the "Speaker: " prefix belongs to the turn's first segment.
         assert segment_at(payload, span.line_start)["speaker"] == span.speaker  # type: ignore[index]
     assert segment_at([], 3) is None
-
-
-def test_impossible_budgets_fail_early(embedder: Embedder) -> None:
-    with pytest.raises(ValueError):
-        TranscriptChunker(8, ENCODING)
-    window = ModelWindow(limit=embedder.max_tokens, count=embedder.count_tokens)
-    with pytest.raises(ValueError):
-        TranscriptChunker(4000, ENCODING, window)
