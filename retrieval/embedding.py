@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.errors import EmbeddingModelMissing
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-class EmbeddingModelMissing(Exception):
-    """The configured embedding model cannot be found or loaded."""
 
 
 class Embedder(ABC):

@@ -29,27 +29,21 @@ the plain not-found answer with no citations.
    (`done.citations[i]` is provisional source `used[i]`). If the draft cited nothing,
    the generator raises `UncitedAnswer` instead of yielding `done`.
 
-Exceptions:
-
-    LlmUnavailable      endpoint unreachable, timed out, non-2xx, or not the
-     |                  chat-completions shape (the message names the endpoint)
-     +-- UncitedAnswer  the model answered but cited none of its sources
-
-The service answers both with the extractive answerer and a `notice`.
+Failure modes (`retrieval.errors`): `LlmUnavailable` when the endpoint fails (see
+`retrieval.chat`), `UncitedAnswer` (a subclass) when the reply cites nothing. The
+service answers both with the extractive answerer and a `notice`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from retrieval.answer import NOT_FOUND, Answer, Citation, Passage, passage_citation
+from retrieval.chat import ChatClient
+from retrieval.errors import LlmUnavailable, UncitedAnswer
 
 _RAW_MARKER = re.compile(
     r"[\[【]\s*(?:sources?|src|s|ref)?\s*#?\s*"
@@ -65,28 +59,6 @@ SYSTEM_PROMPT = (
     "Use only numbers of sources that exist. If the sources do not answer the question, "
     f'reply exactly: "{NOT_FOUND}" Be concise.'
 )
-
-
-class LlmUnavailable(Exception):
-    """The chat-completions endpoint failed or answered in an unexpected shape."""
-
-
-class UncitedAnswer(LlmUnavailable):
-    """The model answered but cited none of its sources: nothing in it can be checked."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The language model's answer cited none of the sources, so it is not shown."
-        )
-
-
-@dataclass(frozen=True)
-class ChatConfig:
-    base_url: str
-    model: str
-    api_key: str | None = None
-    timeout_seconds: float = 30.0
-    max_tokens: int = 512
 
 
 @dataclass(frozen=True)
@@ -107,67 +79,6 @@ def done_event(answer: Answer, *, used: list[int], notice: str | None = None) ->
     if notice:
         data["notice"] = notice
     return StreamEvent("done", data)
-
-
-class ChatClient:
-    """Minimal OpenAI-compatible `/chat/completions` client (blocking and streaming)."""
-
-    def __init__(self, config: ChatConfig, *, transport: httpx.BaseTransport | None = None):
-        self.config = config
-        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-        self._http = httpx.Client(
-            base_url=config.base_url.rstrip("/"),
-            headers=headers,
-            timeout=config.timeout_seconds,
-            transport=transport,
-        )
-
-    def _body(self, messages: list[dict[str, str]], stream: bool) -> dict[str, Any]:
-        return {
-            "model": self.config.model,
-            "messages": messages,
-            "temperature": 0,
-            "max_tokens": self.config.max_tokens,
-            "stream": stream,
-        }
-
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        try:
-            response = self._http.post("/chat/completions", json=self._body(messages, False))
-            response.raise_for_status()
-            return str(response.json()["choices"][0]["message"]["content"] or "")
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise self._failure(exc) from exc
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        try:
-            with self._http.stream(
-                "POST", "/chat/completions", json=self._body(messages, True)
-            ) as response:
-                response.raise_for_status()
-                for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        return
-                    delta = json.loads(payload)["choices"][0].get("delta", {})
-                    if delta.get("content"):
-                        yield str(delta["content"])
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise self._failure(exc) from exc
-
-    def _failure(self, exc: Exception) -> LlmUnavailable:
-        if isinstance(exc, httpx.HTTPStatusError):
-            reason = f"HTTP {exc.response.status_code}"
-        elif isinstance(exc, httpx.HTTPError):
-            reason = type(exc).__name__
-        else:
-            reason = "a response that is not in the chat-completions format"
-        return LlmUnavailable(f"The language model at {self.config.base_url} failed ({reason}).")
-
-    def close(self) -> None:
-        self._http.close()
 
 
 def build_messages(query: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
@@ -293,18 +204,6 @@ def _finish(draft: str, sources: Sequence[Passage]) -> tuple[Answer, list[int]]:
         raise UncitedAnswer()
     renumbered, citations = renumber(text, sources)
     return Answer(renumbered, citations, "generative"), used
-
-
-_clients: dict[ChatConfig, ChatClient] = {}
-_clients_lock = threading.Lock()
-
-
-def chat_client_for(config: ChatConfig) -> ChatClient:
-    """One pooled client per endpoint configuration, shared by every request thread."""
-    with _clients_lock:
-        if config not in _clients:
-            _clients[config] = ChatClient(config)
-        return _clients[config]
 
 
 def _safe_prefix_length(pending: str) -> int:

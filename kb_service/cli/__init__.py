@@ -18,7 +18,7 @@ from pathlib import Path
 from kb_service.cli.keys import cmd_keys_create
 from kb_service.cli.serve import cmd_migrate, cmd_serve, cmd_worker
 from kb_service.settings import ConfigurationError
-from retrieval.index import IndexUnavailable
+from retrieval.errors import IndexUnavailable
 
 DESCRIPTION = "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval."
 

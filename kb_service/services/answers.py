@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from kb_service.errors import InvalidInput
 from retrieval.answer import Answer, ExtractiveAnswerer, Passage
-from retrieval.generative import GenerativeAnswerer, LlmUnavailable, StreamEvent, done_event
+from retrieval.errors import LlmUnavailable
+from retrieval.generative import GenerativeAnswerer, StreamEvent, done_event
 from retrieval.search import RetrievalTimings
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from kb_service.settings import Settings
 from retrieval.answer import ExtractiveAnswerer
+from retrieval.chat import ChatConfig, chat_client_for
 from retrieval.embedding import Embedder
-from retrieval.generative import ChatConfig, GenerativeAnswerer, chat_client_for
+from retrieval.generative import GenerativeAnswerer
 from retrieval.index import VectorIndex
 from retrieval.index.base import FusionSpec
 from retrieval.search import Retriever

@@ -30,10 +30,6 @@ KEYWORD_FIELDS = (
 NUMERIC_FIELDS = ("version", "created_at")
 
 
-class IndexUnavailable(Exception):
-    """The vector index cannot be opened or reached; the message says why."""
-
-
 @dataclass(frozen=True)
 class SparseVec:
     indices: list[int]

@@ -14,6 +14,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
+from retrieval.errors import IndexUnavailable
 from retrieval.index.base import (
     DENSE_VECTOR,
     KEYWORD_FIELDS,
@@ -24,7 +25,6 @@ from retrieval.index.base import (
     FusionSpec,
     IndexHit,
     IndexPoint,
-    IndexUnavailable,
     PointFilter,
     SparseVec,
     VectorIndex,

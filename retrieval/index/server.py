@@ -12,6 +12,7 @@ from typing import Any
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
+from retrieval.errors import IndexUnavailable
 from retrieval.index.base import (
     DENSE_VECTOR,
     KEYWORD_FIELDS,
@@ -22,7 +23,6 @@ from retrieval.index.base import (
     FusionSpec,
     IndexHit,
     IndexPoint,
-    IndexUnavailable,
     PointFilter,
     SparseVec,
     VectorIndex,

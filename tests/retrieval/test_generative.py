@@ -15,15 +15,9 @@ from typing import Any
 import pytest
 
 from retrieval.answer import NOT_FOUND, Answer, Passage, citation_problems, passage_citation
-from retrieval.generative import (
-    ChatClient,
-    ChatConfig,
-    GenerativeAnswerer,
-    LlmUnavailable,
-    StreamEvent,
-    UncitedAnswer,
-    repair_markers,
-)
+from retrieval.chat import ChatClient, ChatConfig
+from retrieval.errors import LlmUnavailable, UncitedAnswer
+from retrieval.generative import GenerativeAnswerer, StreamEvent, repair_markers
 
 # Marker spellings real models produce, plus one that names no source ([7]).
 RECORDED = (
