@@ -49,7 +49,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> None:
-    from ingest.pipeline import chunk_id, point_id
+    from ingest.documents import ChunkDraft
     from kb_service.db.base import utcnow
     from kb_service.db.content import Document
     from kb_service.runtime import Runtime
@@ -57,6 +57,7 @@ def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> N
     from kb_service.services.keys import get_or_create_organization
     from kb_service.settings import Settings
     from retrieval.index import IndexPoint
+    from retrieval.indexing import ChunkOrigin, EmbeddedChunks, build_points
 
     runtime = Runtime.build(Settings(data_dir=data_dir, in_process_workers=0))
     docs = [json.loads(line) for line in (SCIFACT / "corpus.jsonl").open()]
@@ -109,35 +110,22 @@ def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> N
                 )
             )
         org_id, kb_id = org.id, kb.id
-    sparse = runtime.pipeline.sparse_encoder
+    sparse = runtime.sparse_encoder
     ordinals: dict[str, int] = {}
     batch: list[IndexPoint] = []
     for row, (d, s, e) in enumerate(spans):
         ordinal = ordinals[d] = ordinals.get(d, -1) + 1
-        pid = point_id(doc_ids[d], 1, ordinal)
-        batch.append(
-            IndexPoint(
-                pid,
-                dense[row].tolist(),
-                sparse.embed_document(texts[d][s:e]),
-                {
-                    "organization_id": org_id,
-                    "knowledge_base_id": kb_id,
-                    "project_id": None,
-                    "document_id": doc_ids[d],
-                    "version": 1,
-                    "source_type": "json",
-                    "created_at": now.timestamp(),
-                    "chunk_id": chunk_id(pid),
-                    "ordinal": ordinal,
-                    "text": texts[d][s:e],
-                    "char_start": s,
-                    "char_end": e,
-                    "page_number": None,
-                    "section": [],
-                },
-            )
+        origin = ChunkOrigin.document(
+            organization_id=org_id,
+            knowledge_base_id=kb_id,
+            project_id=None,
+            document_id=doc_ids[d],
+            source_type="json",
+            created_at=now.timestamp(),
         )
+        text = texts[d][s:e]
+        vectors = EmbeddedChunks(dense[row : row + 1], [sparse.embed_document(text)])
+        batch += build_points(origin, [ChunkDraft(ordinal, text, s, e, 0)], vectors, version=1)
         if len(batch) == 1000:
             _write(runtime, batch)
             batch = []

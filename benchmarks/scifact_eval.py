@@ -101,7 +101,7 @@ def sweep(data_dir: Path) -> None:
             ranked = []
             for kwargs in (
                 {"dense": runtime.embedder.embed_query(text)},
-                {"sparse": runtime.pipeline.sparse_encoder.embed_query(text)},
+                {"sparse": runtime.sparse_encoder.embed_query(text)},
             ):
                 hits = runtime.index.search(where=where, limit=depth, **kwargs)  # type: ignore[arg-type]
                 for h in hits:
@@ -143,7 +143,7 @@ def mmr(data_dir: Path) -> None:
             engine = build_query_engine(
                 settings,
                 embedder=runtime.embedder,
-                sparse_encoder=runtime.pipeline.sparse_encoder,
+                sparse_encoder=runtime.sparse_encoder,
                 index=runtime.index,
             )
             run, same_doc = {}, 0
@@ -177,7 +177,7 @@ def calibrate(data_dir: Path) -> None:
     engine = build_query_engine(
         runtime.settings,
         embedder=runtime.embedder,
-        sparse_encoder=runtime.pipeline.sparse_encoder,
+        sparse_encoder=runtime.sparse_encoder,
         index=runtime.index,
     )
     dataset = load_beir(SCIFACT, "test")

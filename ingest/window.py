@@ -23,7 +23,7 @@ class ModelWindow:
     """What the embedding model reads: at most `limit` tokens as counted by `count`.
 
     `limit` excludes special tokens (all-MiniLM-L6-v2: 256 word pieces minus [CLS] and
-    [SEP] = 254) and `count(text)` counts without them. `IngestPipeline` builds it
+    [SEP] = 254) and `count(text)` counts without them. `retrieval.indexing` builds it
     from the embedder.
     """
 

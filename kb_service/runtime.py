@@ -23,6 +23,8 @@ from kb_service.settings import ConfigurationError, Settings
 from kb_service.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
 from retrieval.index import VectorIndex
+from retrieval.indexing import ChunkEmbedder
+from retrieval.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class Runtime:
     settings: Settings
     db: Database
     embedder: Embedder
+    sparse_encoder: SparseEncoder
+    chunk_embedder: ChunkEmbedder
     index: VectorIndex
     pipeline: IngestPipeline
     queue: JobQueue
@@ -82,14 +86,30 @@ class Runtime:
                 "KB_QDRANT_COLLECTION or KB_DATA_DIR."
             )
         purge_tombstones(db, index)
-        pipeline = IngestPipeline(embedder=embedder)
+        sparse_encoder = SparseEncoder()
+        chunk_embedder = ChunkEmbedder(embedder=embedder, sparse_encoder=sparse_encoder)
+        pipeline = IngestPipeline(window=chunk_embedder.window)
         queue = JobQueue(db, settings.job_lease_seconds)
-        processor = JobProcessor(db=db, queue=queue, pipeline=pipeline, index=index)
+        processor = JobProcessor(
+            db=db, queue=queue, pipeline=pipeline, chunk_embedder=chunk_embedder, index=index
+        )
         engine = build_query_engine(
-            settings, embedder=embedder, sparse_encoder=pipeline.sparse_encoder, index=index
+            settings, embedder=embedder, sparse_encoder=sparse_encoder, index=index
         )
         secret_key = server_secret(settings)
-        runtime = cls(settings, db, embedder, index, pipeline, queue, processor, engine, secret_key)
+        runtime = cls(
+            settings=settings,
+            db=db,
+            embedder=embedder,
+            sparse_encoder=sparse_encoder,
+            chunk_embedder=chunk_embedder,
+            index=index,
+            pipeline=pipeline,
+            queue=queue,
+            processor=processor,
+            query_engine=engine,
+            secret_key=secret_key,
+        )
         db.on_events_committed.append(runtime.webhooks_due)
         return runtime
 
@@ -125,7 +145,8 @@ class Runtime:
     def start_meeting_indexer(self) -> MeetingIndexer:
         self.meeting_indexer = MeetingIndexer(
             db=self.db,
-            pipeline=self.pipeline,
+            chunker=self.pipeline.transcript_chunker(),
+            chunk_embedder=self.chunk_embedder,
             index=self.index,
             poll_seconds=self.settings.meeting_poll_seconds,
             lease_seconds=self.settings.meeting_lease_seconds,

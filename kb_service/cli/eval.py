@@ -91,7 +91,7 @@ def run_mode(
     engine = build_query_engine(
         settings or runtime.settings,
         embedder=runtime.embedder,
-        sparse_encoder=runtime.pipeline.sparse_encoder,
+        sparse_encoder=runtime.sparse_encoder,
         index=runtime.index,
     )
     with runtime.db.session() as session:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from ingest.documents import SourceFile
 from ingest.errors import IngestError
-from ingest.pipeline import ChunkingConfig, IngestPipeline, PreparedDocument, chunk_id, point_id
+from ingest.pipeline import ChunkingConfig, IngestPipeline, PreparedDocument
 from kb_service.db.base import utcnow
 from kb_service.db.content import Chunk, Document, KnowledgeBase
 from kb_service.db.database import Database
@@ -47,6 +47,7 @@ from kb_service.jobs.prefetch import PrefetchBuffer
 from kb_service.jobs.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
 from kb_service.jobs.targets import Target, commit_version, release_version, resolve_target
 from retrieval.index import FieldMatch, FieldRange, PointFilter, VectorIndex
+from retrieval.indexing import ChunkEmbedder, ChunkOrigin, build_points, chunk_id, point_id
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,18 @@ class JobProcessor:
     """Runs claimed jobs to completion with one shared pipeline and index."""
 
     def __init__(
-        self, *, db: Database, queue: JobQueue, pipeline: IngestPipeline, index: VectorIndex
+        self,
+        *,
+        db: Database,
+        queue: JobQueue,
+        pipeline: IngestPipeline,
+        chunk_embedder: ChunkEmbedder,
+        index: VectorIndex,
     ) -> None:
         self.db = db
         self.queue = queue
         self.pipeline = pipeline
+        self.chunk_embedder = chunk_embedder
         self.index = index
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-prepare")
 
@@ -206,28 +214,24 @@ class JobProcessor:
     def _index_batch(
         self, job_id: str, worker_id: str, batch: list[_Ready], payload: Mapping[str, Any]
     ) -> None:
+        """Embed, upsert and commit `batch`; `payload`: the knowledge base's ids."""
         if not batch:
             return
         drafts = [c for r in batch if r.prepared for c in r.prepared.chunks]
-        vectors = self.pipeline.embed(drafts)
+        vectors = self.chunk_embedder.embed(drafts)
         offset = 0
         for ready in batch:
             assert ready.prepared is not None
             chunks = ready.prepared.chunks
             target = ready.target
             extracted = ready.prepared.extracted
-            points = self.pipeline.points(
-                chunks,
-                vectors,
-                offset=offset,
+            origin = ChunkOrigin.document(
+                **payload,
                 document_id=target.document_id,
-                version=target.version,
-                payload={
-                    **payload,
-                    "source_type": extracted.source_type,
-                    "created_at": utcnow().timestamp(),
-                },
+                source_type=extracted.source_type,
+                created_at=utcnow().timestamp(),
             )
+            points = build_points(origin, chunks, vectors, version=target.version, offset=offset)
             offset += len(chunks)
             self.index.upsert(points)
             if self._commit_document(job_id, worker_id, ready):

@@ -35,11 +35,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ingest.pipeline import IngestPipeline
-from ingest.tokens import load_encoding
 from ingest.transcript_chunking import TranscriptChunker
 from ingest.transcripts import SegmentSpan, layout
-from ingest.window import ModelWindow
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
@@ -48,7 +45,7 @@ from kb_service.jobs.worker import worker_identity
 from kb_service.services import meeting_leases as leases
 from kb_service.services.meeting_points import (
     MeetingChunk,
-    base_payload,
+    chunk_origin,
     embed,
     final_chunks,
     live_chunks,
@@ -57,6 +54,7 @@ from kb_service.services.meeting_points import (
 from kb_service.services.meetings import load_segments, meeting_writes
 from kb_service.threads import lower_current_thread_priority
 from retrieval.index import PointFilter, VectorIndex
+from retrieval.indexing import ChunkEmbedder, ChunkOrigin
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +70,7 @@ class _LiveWork:
 
     meeting_id: str
     version: int
-    base: dict[str, object]
+    origin: ChunkOrigin
     spans: list[SegmentSpan]  # the new segments and the already indexed ones after them
     chunks: list[MeetingChunk]
     new_segments: int
@@ -85,22 +83,19 @@ class MeetingIndexer:
         self,
         *,
         db: Database,
-        pipeline: IngestPipeline,
+        chunker: TranscriptChunker,
+        chunk_embedder: ChunkEmbedder,
         index: VectorIndex,
         poll_seconds: float = 0.2,
         lease_seconds: float = 60.0,
         live_embed_max_rate: float = 5.0,
     ) -> None:
         self.db = db
-        self.pipeline = pipeline
+        self.chunker = chunker
+        self.chunk_embedder = chunk_embedder
         self.index = index
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
-        embedder = pipeline.embedder
-        window = ModelWindow(limit=embedder.max_tokens, count=embedder.count_tokens)
-        self.chunker = TranscriptChunker(
-            pipeline.default_chunking().max_tokens, load_encoding(), window
-        )
         self.live_embed_max_rate = live_embed_max_rate
         self._live_arrivals: deque[tuple[float, int]] = deque()  # (when, segments)
         self._stop = threading.Event()
@@ -178,16 +173,15 @@ class MeetingIndexer:
         chunks = [c for w in works for c in w.chunks]
         dense = self._live_rate(sum(w.new_segments for w in works)) <= self.live_embed_max_rate
         try:
-            vectors = embed(self.pipeline, chunks, dense=dense)
+            vectors = embed(self.chunk_embedder, chunks, dense=dense)
             offset, points = 0, []
             for w in works:
                 points += meeting_points(
                     w.chunks,
                     vectors,
                     offset=offset,
-                    meeting_id=w.meeting_id,
                     version=w.version,
-                    base=w.base,
+                    origin=w.origin,
                 )
                 offset += len(w.chunks)
             encoded = time.perf_counter()
@@ -249,7 +243,7 @@ class MeetingIndexer:
                 tail = load_segments(
                     session, meeting_id, from_sequence=first_pending, limit=LIVE_BATCH_SEGMENTS
                 )
-                version, base = meeting.index_version, base_payload(meeting)
+                version, origin = meeting.index_version, chunk_origin(meeting)
                 new_segments = session.scalar(
                     select(func.count()).where(
                         MeetingSegment.meeting_id == meeting_id,
@@ -267,7 +261,7 @@ class MeetingIndexer:
         laid = layout(tail, start=start, previous_speaker=speaker)
         pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
         chunks = live_chunks(laid.spans, [s.text for s in tail], pieces)
-        return _LiveWork(meeting_id, version, base, laid.spans, chunks, int(new_segments or 0))
+        return _LiveWork(meeting_id, version, origin, laid.spans, chunks, int(new_segments or 0))
 
     # -- ended meetings ---------------------------------------------------------------
 
@@ -280,7 +274,7 @@ class MeetingIndexer:
                 sweep_only = True
             else:
                 segments = load_segments(session, meeting_id)
-                version, base = meeting.index_version + 1, base_payload(meeting)
+                version, origin = meeting.index_version + 1, chunk_origin(meeting)
                 sweep_only = False
         if sweep_only:
             self._sweep(meeting_id, version)
@@ -291,11 +285,9 @@ class MeetingIndexer:
         self.index.delete(PointFilter.where(meeting_id=meeting_id, version=version))
         for at in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[at : at + EMBED_BATCH]
-            vectors = embed(self.pipeline, batch)
+            vectors = embed(self.chunk_embedder, batch)
             self.index.upsert(
-                meeting_points(
-                    batch, vectors, offset=0, meeting_id=meeting_id, version=version, base=base
-                )
+                meeting_points(batch, vectors, offset=0, version=version, origin=origin)
             )
         with meeting_writes(self.db), self.db.session() as session:
             held = leases.held(session, self.db, meeting_id, self._owner("final"))

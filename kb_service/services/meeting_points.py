@@ -1,25 +1,23 @@
 """Vector points of meetings: live segment pieces and re-chunked transcript chunks.
 
-Every meeting point carries `meeting_id`, `project_id`, `source_type: "meeting"`, its
-`version` (searches show only the meeting's live `index_version`), the text span
-(`char_start/char_end` into the meeting's transcript), `speaker`/`timestamp` of its
-first segment, `speakers`, `first_timestamp`/`last_timestamp`, and `segments`: the
-spans of the segments inside it, so a citation of any sentence resolves to the
-speaker and timestamp of that sentence. Ids are deterministic (a retry overwrites).
+A meeting point is a chunk of the meeting's transcript (`char_start/char_end` into it)
+with the spans of the segments inside it, so a citation of any sentence resolves to
+the speaker and timestamp of that sentence; `retrieval.indexing` builds its payload.
+Searches show only the meeting's live `index_version`. Ids are deterministic (a retry
+overwrites).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ingest.documents import ChunkDraft
-from ingest.pipeline import EmbeddedChunks, IngestPipeline, chunk_id, point_id
 from ingest.transcript_chunking import TranscriptChunk
 from ingest.transcripts import SegmentSpan
 from kb_service.db.meetings import Meeting
 from retrieval.index import IndexPoint
+from retrieval.indexing import ChunkEmbedder, ChunkOrigin, EmbeddedChunks, build_points
 
 # Live pieces of segment `sequence` use ordinals sequence * PIECES_PER_SEGMENT + i; a
 # segment (at most MAX_SEGMENT_CHARS characters) splits into far fewer pieces.
@@ -80,13 +78,13 @@ def final_chunks(chunks: Sequence[TranscriptChunk]) -> list[MeetingChunk]:
 
 
 def embed(
-    pipeline: IngestPipeline, chunks: Sequence[MeetingChunk], *, dense: bool = True
+    chunk_embedder: ChunkEmbedder, chunks: Sequence[MeetingChunk], *, dense: bool = True
 ) -> EmbeddedChunks:
     """Vectors of `chunks` in one model call (callers batch meetings).
 
     With `dense=False`: sparse (BM25) vectors only, no model call.
     """
-    return pipeline.embed([c.draft for c in chunks], dense=dense)
+    return chunk_embedder.embed([c.draft for c in chunks], dense=dense)
 
 
 def meeting_points(
@@ -94,55 +92,26 @@ def meeting_points(
     vectors: EmbeddedChunks,
     *,
     offset: int,
-    meeting_id: str,
     version: int,
-    base: dict[str, Any],
+    origin: ChunkOrigin,
 ) -> list[IndexPoint]:
     """Points of `chunks`, whose vectors start at row `offset` of `vectors`."""
-    points = []
-    for i, chunk in enumerate(chunks, start=offset):
-        draft, segments = chunk.draft, chunk.segments
-        pid = point_id(meeting_id, version, draft.ordinal)
-        first = segments[0]
-        payload = {
-            **base,
-            "source_type": "meeting",
-            "meeting_id": meeting_id,
-            "knowledge_base_id": None,
-            "document_id": None,
-            "chunk_id": chunk_id(pid),
-            "version": version,
-            "ordinal": draft.ordinal,
-            "text": draft.text,
-            "char_start": draft.char_start,
-            "char_end": draft.char_end,
-            "page_number": None,
-            "section": [],
-            "speaker": first.speaker,
-            "timestamp": first.timestamp,
-            "speakers": list(dict.fromkeys(s.speaker for s in segments)),
-            "first_timestamp": min(s.timestamp for s in segments),
-            "last_timestamp": max(s.timestamp for s in segments),
-            "segments": [s.to_payload() for s in segments],
-        }
-        if vectors.dense is None:  # what the model would have read, for a later reader
-            payload["embedding_text"] = draft.embedding_text
-        points.append(
-            IndexPoint(
-                id=pid,
-                dense=vectors.dense_row(i),
-                sparse=vectors.sparse[i],
-                payload=payload,
-            )
-        )
-    return points
+    return build_points(
+        origin,
+        [c.draft for c in chunks],
+        vectors,
+        version=version,
+        offset=offset,
+        segments=[c.segments for c in chunks],
+    )
 
 
-def base_payload(meeting: Meeting) -> dict[str, object]:
-    """The payload fields every point of `meeting` shares."""
+def chunk_origin(meeting: Meeting) -> ChunkOrigin:
+    """What every point of `meeting` shares."""
     moment = meeting.started_at or meeting.created_at
-    return {
-        "organization_id": meeting.organization_id,
-        "project_id": meeting.project_id,
-        "created_at": moment.timestamp(),
-    }
+    return ChunkOrigin.meeting(
+        organization_id=meeting.organization_id,
+        project_id=meeting.project_id,
+        meeting_id=meeting.id,
+        created_at=moment.timestamp(),
+    )

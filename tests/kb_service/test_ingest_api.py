@@ -370,7 +370,11 @@ def test_a_knowledge_base_deleted_mid_job_leaves_no_vectors_and_fails_the_job(
                 lambda: client.delete(f"/api/v1/knowledge-bases/{kb['id']}", headers=headers),
             )
             processor = JobProcessor(
-                db=runtime.db, queue=runtime.queue, pipeline=runtime.pipeline, index=index
+                db=runtime.db,
+                queue=runtime.queue,
+                pipeline=runtime.pipeline,
+                chunk_embedder=runtime.chunk_embedder,
+                index=index,
             )
             try:
                 assert runtime.queue.claim("test-worker") == job_id

@@ -228,7 +228,7 @@ def test_stale_and_orphan_points_are_never_shown(env: Env, embedder: Embedder) -
     env.drain()
     live = env.query(kb, "zebra crossings repainted", mode="retrieve").json()["data"]["chunks"]
     assert len(live) == 1
-    doc, pipeline = live[0]["document_id"], env.runtime.pipeline
+    doc, sparse_encoder = live[0]["document_id"], env.runtime.sparse_encoder
     text = "Zebra crossings are repainted every autumn by unicorns."
     vector = embedder.embed_documents([text])[0].tolist()
     payload = {
@@ -250,14 +250,14 @@ def test_stale_and_orphan_points_are_never_shown(env: Env, embedder: Embedder) -
             IndexPoint(
                 str(uuid.uuid4()),
                 vector,
-                pipeline.sparse_encoder.embed_document(text),
+                sparse_encoder.embed_document(text),
                 {**payload, "document_id": doc, "version": 2},
             ),
             # vectors of a document whose SQL row is gone (deleted; vector cleanup pending)
             IndexPoint(
                 str(uuid.uuid4()),
                 vector,
-                pipeline.sparse_encoder.embed_document(text),
+                sparse_encoder.embed_document(text),
                 {**payload, "document_id": "doc_deleted", "version": 1},
             ),
         ]

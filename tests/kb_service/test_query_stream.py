@@ -89,7 +89,7 @@ def llm(env: Env) -> Iterator[type[ChatServer]]:
     env.runtime.query_engine = build_query_engine(
         settings,
         embedder=env.runtime.embedder,
-        sparse_encoder=env.runtime.pipeline.sparse_encoder,
+        sparse_encoder=env.runtime.sparse_encoder,
         index=env.runtime.index,
     )
     try:
