@@ -1,4 +1,6 @@
-"""Ingestion: sources → extract (unstructured) → normalise → chunk (tiktoken) → embed → index.
+"""Ingestion as pure text: sources → extract (unstructured) → normalise → chunk (tiktoken).
 
-Nothing here imports FastAPI or the metadata database; `kb_service.jobs` drives it.
+Also the sentence splitter and meeting transcript layout and chunking. Nothing here
+imports FastAPI, `retrieval` or `kb_service`; `retrieval.indexing` turns the chunks into
+index points.
 """

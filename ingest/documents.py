@@ -1,6 +1,6 @@
 """The shapes a source takes on its way through the ingestion pipeline.
 
-A `SourceFile` (bytes + name) or `SourceText` (JSON text record) is extracted into an
+A `SourceFile` (bytes + name) or a JSON text record is extracted into an
 `ExtractedDocument`: one normalised text plus `TextBlock`s that say which character
 span came from which page and under which heading path. The chunker turns that into
 `ChunkDraft`s whose `char_start`/`char_end` index into `ExtractedDocument.text`, so a
@@ -48,7 +48,8 @@ class ExtractedDocument:
 class ChunkDraft:
     """A chunk before embedding: `text == document.text[char_start:char_end]`.
 
-    `context` is the heading path carried into the embedded text (not part of the span).
+    `section` is the heading path (for a transcript chunk: the speaker); it is carried
+    into `embedding_text`, not into the span.
     """
 
     ordinal: int

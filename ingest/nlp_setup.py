@@ -85,8 +85,8 @@ def _skip_narrative_guess_in_html() -> None:
     Why: for text with no more specific tag (a `<p>`, a `<div>`'s text), unstructured
     0.27 tags the sentences with spaCy only to choose NarrativeText over Text. Both
     become the same plain text piece here (`element_pieces`), so that choice was 90%
-    of the parse time of a Markdown file and changed nothing we keep. Bullets, headings
-    (from h1-h6), lists and tables are decided as before.
+    of the parse time of a Markdown file and changes nothing we keep. Bullets, headings
+    (from h1-h6), lists and tables are still decided by unstructured.
     """
     global unstructured_element_type
     import unstructured.partition.html.parser as html_parser

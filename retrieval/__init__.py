@@ -1,1 +1,5 @@
-"""Representations and search: embeddings, sparse lexical vectors, the vector index."""
+"""Retrieval: embeddings, sparse lexical vectors, the vector index, indexing chunks into
+points, hybrid search, answers with citations, and evaluation.
+
+Builds on `ingest` (drafts, sentences, transcripts); imports no `kb_service` or FastAPI.
+"""

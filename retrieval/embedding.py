@@ -7,8 +7,8 @@ A model is loaded once per process (`load_embedder` caches by path) and shared b
 worker and request threads. `encode` may run on several threads at once; token
 counting (chunking, on the prefetch thread) uses its own copy of the tokenizer,
 because a fast tokenizer's padding and truncation are settings of the shared Rust
-object: counting without padding while a batch is being encoded switched the batch's
-padding off mid-way ("expected sequence of length 177 at dim 1 (got 188)").
+object: counting without padding while a batch is being encoded would switch the
+batch's padding off mid-way (torch: "expected sequence of length 177 at dim 1").
 """
 
 from __future__ import annotations

@@ -8,14 +8,13 @@ apply a calibrated relevance threshold even when the ranking score is RRF's rank
 one. With `diversify=True` the candidates are re-ranked by maximal marginal relevance
 (MMR) over their dense vectors.
 
-Fusion defaults (`DEFAULT_FUSION`: RRF k=10, dense and sparse weight 1.0) were tuned
-on BEIR SciFact (`python -m benchmarks.scifact_eval --sweep`). The issue asked to tune
-on this eval, i.e. on the 300 test queries we also report, so the test figure is
-optimistic by whatever that overfits. To bound it the sweep also scores the 809 train
-queries: there, k in 5..20 with equal weights are all within 0.002 nDCG@10 of the best
-cell (0.7297), k=60 (the RRF paper) loses 0.007 and Qdrant's default k=2 0.002; test
-agrees (k=10: 0.7233 fused in Python, 0.7259 in Qdrant). Shifting weight to either
-side never helped both splits, so the weights stay equal.
+Fusion defaults (`DEFAULT_FUSION`: RRF k=10, dense and sparse weight 1.0) come from a
+sweep on BEIR SciFact (`python -m benchmarks.scifact_eval --sweep`). Its 300 test
+queries are also the figure we report, so that figure is optimistic by whatever the
+choice overfits; the sweep therefore also scores the 809 train queries. On train, every
+k in 5..20 with equal weights is within 0.002 nDCG@10 of the best cell (0.7297), k=60
+(the RRF paper's value) loses 0.007 and Qdrant's default k=2 loses 0.002; test agrees
+(k=10: 0.7259). Unequal weights never help on both splits, so the weights are equal.
 
 A scope that matches nothing (an empty id list) returns nothing without querying: a
 filter must never widen into "everything". Failure modes: index errors propagate
