@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kb_service.jobs.worker import WorkerPool, worker_identity
 from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import Settings
+from kb_service.workers.ingest.pool import WorkerPool, worker_identity
 
 JOB_SIZE = 1000
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 
 from ingest.pipeline import IngestPipeline
 from kb_service.db.database import Database
-from kb_service.jobs.processor import JobProcessor
-from kb_service.jobs.queue import JobQueue
-from kb_service.jobs.worker import WorkerPool
 from kb_service.secret_key import server_secret
-from kb_service.services.meeting_indexer import MeetingIndexer
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
 from kb_service.settings import ConfigurationError, Settings
-from kb_service.webhooks.dispatcher import WebhookDispatcher
+from kb_service.workers.ingest.pool import WorkerPool
+from kb_service.workers.ingest.processor import JobProcessor
+from kb_service.workers.ingest.queue import JobQueue
+from kb_service.workers.meetings.indexer import MeetingIndexer
+from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
 from retrieval.index import VectorIndex
 from retrieval.indexing import ChunkEmbedder

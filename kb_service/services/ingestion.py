@@ -153,3 +153,17 @@ def job_items(session: Session, *, job_id: str) -> list[IngestItem]:
             select(IngestItem).where(IngestItem.job_id == job_id).order_by(IngestItem.position)
         ).all()
     )
+
+
+def item_view(item: IngestItem) -> dict[str, Any]:
+    """One document of a job as the API and the `kb.ingest.*` events show it."""
+    return {
+        "filename": item.filename,
+        "title": item.title,
+        "external_id": item.external_id,
+        "status": item.status,
+        "document_id": item.document_id,
+        "version": item.document_version,
+        "chunk_count": item.chunk_count,
+        "error": item.error,
+    }

@@ -1,7 +1,7 @@
 """Meetings: import a transcript, read a meeting and its transcript, meeting sources.
 
 Imported transcripts and live callbacks (`services.meeting_callbacks`) land in the same
-tables; the `MeetingIndexer` (`services.meeting_indexer`) indexes both off the request
+tables; the `MeetingIndexer` (`workers.meetings.indexer`) indexes both off the request
 path. Limits (documented in the README): a segment holds at most MAX_SEGMENT_CHARS
 characters (more is `PayloadTooLarge`), an import at most MAX_IMPORT_SEGMENTS segments,
 and an import without segments is `InvalidInput`.

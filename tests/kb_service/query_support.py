@@ -17,8 +17,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from kb_service.api.app import create_app
-from kb_service.jobs.worker import WorkerPool, worker_identity
 from kb_service.runtime import Runtime
+from kb_service.workers.ingest.pool import WorkerPool, worker_identity
 from retrieval.embedding import Embedder
 from tests.conftest import SAMPLE_DOCS, make_settings, new_key
 

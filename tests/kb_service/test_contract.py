@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 
 from kb_service.api.app import create_app
 from kb_service.runtime import Runtime
-from kb_service.webhooks.dispatcher import WebhookDispatcher
+from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import make_settings, new_key, wait_for_job
 from tests.kb_service.live_servers import webhook_receiver
 from tests.kb_service.test_webhooks import emit

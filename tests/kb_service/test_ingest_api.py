@@ -356,7 +356,7 @@ def test_a_knowledge_base_deleted_mid_job_leaves_no_vectors_and_fails_the_job(
     settings, embedder
 ) -> None:
     from kb_service.api.app import create_app
-    from kb_service.jobs.processor import JobProcessor
+    from kb_service.workers.ingest.processor import JobProcessor
 
     runtime = Runtime.build(settings, embedder=embedder)  # no workers: the test runs the job
     try:

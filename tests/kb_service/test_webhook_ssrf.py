@@ -22,9 +22,9 @@ from kb_service.db.events import record_event
 from kb_service.db.webhooks import WebhookDelivery
 from kb_service.runtime import Runtime
 from kb_service.services.webhooks import create_webhook
-from kb_service.webhooks.delivery import attempt_delivery
-from kb_service.webhooks.outbox import fan_out
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
+from kb_service.workers.webhooks.delivery import attempt_delivery
+from kb_service.workers.webhooks.outbox import fan_out
 from tests.conftest import make_settings, new_key
 
 INTERNAL = {

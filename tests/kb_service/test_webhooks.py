@@ -17,8 +17,8 @@ from kb_service.db.base import utcnow
 from kb_service.db.events import record_event
 from kb_service.db.webhooks import WebhookDelivery
 from kb_service.runtime import Runtime
-from kb_service.webhooks.dispatcher import WebhookDispatcher
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
+from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import wait_for_job
 from tests.kb_service.live_servers import Received, wait_until, webhook_receiver
 

@@ -15,7 +15,7 @@ import pytest
 from ingest.documents import ChunkDraft
 from ingest.transcript_chunking import TranscriptChunk
 from ingest.transcripts import SegmentSpan
-from kb_service.services.meeting_points import final_chunks, live_chunks, meeting_points
+from kb_service.workers.meetings.points import final_chunks, live_chunks, meeting_points
 from retrieval.embedding import Embedder
 from retrieval.index import SparseVec
 from retrieval.indexing import (

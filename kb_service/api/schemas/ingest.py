@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from kb_service.jobs.completion import item_view
-from kb_service.services.ingestion import IngestJobWithItems, TextRecord
+from kb_service.services.ingestion import IngestJobWithItems, TextRecord, item_view
 
 
 class TextDocumentIn(BaseModel):

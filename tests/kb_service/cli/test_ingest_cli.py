@@ -12,8 +12,8 @@ from sqlalchemy import select
 from kb_service.cli import main
 from kb_service.db.content import Document, KnowledgeBase
 from kb_service.db.jobs import IngestJob
-from kb_service.jobs.queue import JobQueue
 from kb_service.runtime import Runtime
+from kb_service.workers.ingest.queue import JobQueue
 from retrieval.embedding import Embedder
 from tests.conftest import make_settings
 from tests.kb_service.cli.cli_support import IngestRun, documents_of, metadata_db, use_data_dir

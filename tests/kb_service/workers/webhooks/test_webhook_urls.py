@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from kb_service.webhooks.delivery import pin, post
 from kb_service.webhooks.urls import check_url
+from kb_service.workers.webhooks.delivery import pin, post
 from tests.kb_service.live_servers import webhook_receiver
 
 UNRESOLVABLE = "kb-hooks.invalid"  # RFC 6761: never resolves, so any delivery must be pinned

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from kb_service.db.webhooks import DeliveryAttempt, WebhookDelivery
 from kb_service.runtime import Runtime
-from kb_service.webhooks.dispatcher import WebhookDispatcher
-from kb_service.webhooks.schedule import FIRST_RETRY, MAX_DELAY, RETRY_WINDOW
+from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
+from kb_service.workers.webhooks.schedule import FIRST_RETRY, MAX_DELAY, RETRY_WINDOW
 from tests.kb_service.live_servers import webhook_receiver
 from tests.kb_service.test_webhooks import FakeClock, emit, make_hook
 

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from kb_service.threads import BACKGROUND_NICENESS, lower_current_thread_priority
+from kb_service.workers.priority import BACKGROUND_NICENESS, lower_current_thread_priority
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "setpriority"), reason="needs POSIX priorities")
 

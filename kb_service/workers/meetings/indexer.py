@@ -41,9 +41,10 @@ from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.meetings import Meeting, MeetingSegment
-from kb_service.jobs.worker import worker_identity
-from kb_service.services import meeting_leases as leases
-from kb_service.services.meeting_points import (
+from kb_service.services.meetings import load_segments, meeting_writes
+from kb_service.workers.ingest.pool import worker_identity
+from kb_service.workers.meetings import leases
+from kb_service.workers.meetings.points import (
     MeetingChunk,
     chunk_origin,
     embed,
@@ -51,8 +52,7 @@ from kb_service.services.meeting_points import (
     live_chunks,
     meeting_points,
 )
-from kb_service.services.meetings import load_segments, meeting_writes
-from kb_service.threads import lower_current_thread_priority
+from kb_service.workers.priority import lower_current_thread_priority
 from retrieval.index import PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin
 

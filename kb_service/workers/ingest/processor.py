@@ -42,10 +42,15 @@ from kb_service.db.base import utcnow
 from kb_service.db.content import Chunk, Document, KnowledgeBase
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem, IngestJob
-from kb_service.jobs.completion import finish_job
-from kb_service.jobs.prefetch import PrefetchBuffer
-from kb_service.jobs.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
-from kb_service.jobs.targets import Target, commit_version, release_version, resolve_target
+from kb_service.workers.ingest.completion import finish_job
+from kb_service.workers.ingest.prefetch import PrefetchBuffer
+from kb_service.workers.ingest.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
+from kb_service.workers.ingest.targets import (
+    Target,
+    commit_version,
+    release_version,
+    resolve_target,
+)
 from retrieval.index import FieldMatch, FieldRange, PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin, build_points, chunk_id, point_id
 

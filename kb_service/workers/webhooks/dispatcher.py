@@ -34,9 +34,9 @@ from sqlalchemy import and_, func, or_, select, update
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.webhooks import WebhookDelivery
-from kb_service.jobs.worker import worker_identity
-from kb_service.webhooks.delivery import USER_AGENT, attempt_delivery
-from kb_service.webhooks.outbox import fan_out
+from kb_service.workers.ingest.pool import worker_identity
+from kb_service.workers.webhooks.delivery import USER_AGENT, attempt_delivery
+from kb_service.workers.webhooks.outbox import fan_out
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.events import Event
 from kb_service.db.webhooks import Webhook, WebhookDelivery
-from kb_service.webhooks.schedule import RETRY_WINDOW
+from kb_service.workers.webhooks.schedule import RETRY_WINDOW
 
 BATCH = 200
 

@@ -8,9 +8,9 @@ import socket
 import threading
 import uuid
 
-from kb_service.jobs.processor import JobProcessor
-from kb_service.jobs.queue import JobQueue, LeaseLost
-from kb_service.threads import lower_current_thread_priority
+from kb_service.workers.ingest.processor import JobProcessor
+from kb_service.workers.ingest.queue import JobQueue, LeaseLost
+from kb_service.workers.priority import lower_current_thread_priority
 
 log = logging.getLogger(__name__)
 

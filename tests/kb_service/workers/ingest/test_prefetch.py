@@ -1,7 +1,7 @@
 import threading
 import time
 
-from kb_service.jobs.prefetch import PrefetchBuffer
+from kb_service.workers.ingest.prefetch import PrefetchBuffer
 
 
 def _produce(buffer: PrefetchBuffer[int], items: list[tuple[int, int]], log: list[int]) -> None:

@@ -26,9 +26,9 @@ from sqlalchemy import update
 from kb_service.db.database import Database
 from kb_service.db.events import Event
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
-from kb_service.webhooks.schedule import next_attempt
 from kb_service.webhooks.signing import signed_headers
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
+from kb_service.workers.webhooks.schedule import next_attempt
 
 USER_AGENT = "kb-service-webhooks/1"
 

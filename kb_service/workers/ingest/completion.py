@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
 from kb_service.db.events import record_event
 from kb_service.db.jobs import IngestItem, IngestJob
-
-
-def item_view(item: IngestItem) -> dict[str, Any]:
-    return {
-        "filename": item.filename,
-        "title": item.title,
-        "external_id": item.external_id,
-        "status": item.status,
-        "document_id": item.document_id,
-        "version": item.document_version,
-        "chunk_count": item.chunk_count,
-        "error": item.error,
-    }
+from kb_service.services.ingestion import item_view
 
 
 def finish_job(session: Session, job: IngestJob) -> None:

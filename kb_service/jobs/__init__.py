@@ -1,1 +1,0 @@
-"""The durable ingest job queue and the workers that drain it."""

@@ -1,0 +1,1 @@
+"""Background work: ingest jobs, webhook delivery, meeting indexing."""

@@ -1,0 +1,1 @@
+"""Ingest jobs, worker side: claiming under leases, processing, closing a job."""

@@ -1,0 +1,1 @@
+"""Meeting indexing: live segments made searchable, ended meetings indexed in full."""

@@ -1,0 +1,1 @@
+"""Webhook delivery: outbox fan-out, signed attempts, the retry schedule, the dispatcher."""
