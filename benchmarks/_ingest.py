@@ -9,7 +9,8 @@ from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import Settings
-from kb_service.workers.ingest.pool import WorkerPool, worker_identity
+from kb_service.workers.base import worker_identity
+from kb_service.workers.ingest.pool import WorkerPool
 
 JOB_SIZE = 1000
 

@@ -29,7 +29,8 @@ from kb_service.services import search as search_service
 from kb_service.services.keys import get_or_create_organization
 from kb_service.services.query_engine import build_query_engine
 from kb_service.settings import Settings, load_settings
-from kb_service.workers.ingest.pool import WorkerPool, worker_identity
+from kb_service.workers.base import worker_identity
+from kb_service.workers.ingest.pool import WorkerPool
 from retrieval.evaluation import BeirDataset, evaluate, load_beir
 from retrieval.search import SearchMode
 

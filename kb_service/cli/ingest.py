@@ -23,7 +23,7 @@ from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import load_settings
-from kb_service.workers.ingest.pool import worker_identity
+from kb_service.workers.base import worker_identity
 from kb_service.workers.ingest.queue import LeaseLost
 
 log = logging.getLogger(__name__)

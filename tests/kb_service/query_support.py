@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 
 from kb_service.api.app import create_app
 from kb_service.runtime import Runtime
-from kb_service.workers.ingest.pool import WorkerPool, worker_identity
+from kb_service.workers.base import worker_identity
+from kb_service.workers.ingest.pool import WorkerPool
 from retrieval.embedding import Embedder
 from tests.conftest import SAMPLE_DOCS, make_settings, new_key
 

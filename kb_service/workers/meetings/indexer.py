@@ -1,6 +1,6 @@
 """The meeting indexer: makes live segments searchable and indexes ended meetings.
 
-Two background threads per process (started by `serve` and `worker`), both driven by
+Two lanes (threads of a `PollingWorker`, started by `serve` and `worker`), both driven by
 SQL, so nothing is lost on a restart: work is whatever the meetings table says.
 - live: meetings with `pending_segments`; their new segments are laid out after the
   already-indexed ones and written as points of the meeting's current version (a late,
@@ -27,7 +27,6 @@ marked `failed` after MAX_ATTEMPTS.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.meetings import Meeting, MeetingSegment
 from kb_service.services.meetings import load_segments, meeting_writes
-from kb_service.workers.ingest.pool import worker_identity
+from kb_service.workers.base import Lane, PollingWorker
 from kb_service.workers.meetings import leases
 from kb_service.workers.meetings.points import (
     MeetingChunk,
@@ -52,7 +51,6 @@ from kb_service.workers.meetings.points import (
     live_chunks,
     meeting_points,
 )
-from kb_service.workers.priority import lower_current_thread_priority
 from retrieval.index import PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin
 
@@ -76,7 +74,7 @@ class _LiveWork:
     new_segments: int
 
 
-class MeetingIndexer:
+class MeetingIndexer(PollingWorker):
     """Background indexing of meetings (see the module docstring)."""
 
     def __init__(
@@ -90,49 +88,21 @@ class MeetingIndexer:
         lease_seconds: float = 60.0,
         live_embed_max_rate: float = 5.0,
     ) -> None:
+        super().__init__(
+            lanes=[Lane.new(f"kb-meetings-{kind}", kind) for kind in leases.WORK],
+            poll_seconds=poll_seconds,
+        )
         self.db = db
         self.chunker = chunker
         self.chunk_embedder = chunk_embedder
         self.index = index
-        self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.live_embed_max_rate = live_embed_max_rate
         self._live_arrivals: deque[tuple[float, int]] = deque()  # (when, segments)
-        self._stop = threading.Event()
-        self._wake = {kind: threading.Event() for kind in leases.WORK}
-        self._threads: list[threading.Thread] = []
-        self.worker_id = worker_identity()
+        self._owners = {lane.kind: lane.owner for lane in self.lanes}
 
-    def start(self) -> None:
-        for kind in leases.WORK:
-            thread = threading.Thread(
-                target=self._run, args=(kind,), name=f"kb-meetings-{kind}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def notify(self) -> None:
-        """Segments arrived or a meeting ended: work now instead of at the next poll."""
-        for wake in self._wake.values():
-            wake.set()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self.notify()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
-
-    def _run(self, kind: str) -> None:
-        lower_current_thread_priority()
-        while not self._stop.is_set():
-            try:
-                if self.run_once(kind):
-                    continue
-            except Exception:
-                log.exception("meeting indexer (%s) failed; the lease will expire", kind)
-            self._wake[kind].wait(self.poll_seconds)
-            self._wake[kind].clear()
+    def work(self, lane: Lane) -> bool:
+        return self.run_once(lane.kind)
 
     def run_once(self, kind: str) -> bool:
         """Claim and index one batch of meetings of `kind`; False when there was none."""
@@ -329,4 +299,4 @@ class MeetingIndexer:
         leases.release_final(self.db, meeting_id, self._owner("final"), version)
 
     def _owner(self, kind: str) -> str:
-        return f"{self.worker_id}:{kind}"
+        return self._owners[kind]

@@ -1,8 +1,9 @@
 """The webhook dispatcher: fans the outbox out and delivers due deliveries concurrently.
 
-One loop thread polls (every KB_WEBHOOK_POLL_SECONDS, or at once after `notify`):
-fan out new events, then claim as many due deliveries as there are free sender
-threads (KB_WEBHOOK_CONCURRENCY). A claim is a lease (`delivering` until
+One loop thread (a `PollingWorker`) polls every KB_WEBHOOK_POLL_SECONDS, or at once
+after `notify` (an event committed, a retry requested, a sender thread freed): fan out
+new events, then claim as many due deliveries as there are free sender threads
+(KB_WEBHOOK_CONCURRENCY). A claim is a lease (`delivering` until
 `lease_expires_at`); a dispatcher that dies mid-attempt leaves its claims to expire,
 and any dispatcher (after a restart, or another process) claims them again. Nothing
 is lost, and an event may be delivered twice (at-least-once; same `webhook-id`).
@@ -34,14 +35,19 @@ from sqlalchemy import and_, func, or_, select, update
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.webhooks import WebhookDelivery
-from kb_service.workers.ingest.pool import worker_identity
+from kb_service.workers.base import Lane, PollingWorker
 from kb_service.workers.webhooks.delivery import USER_AGENT, attempt_delivery
 from kb_service.workers.webhooks.outbox import fan_out
 
 log = logging.getLogger(__name__)
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(PollingWorker):
+    # Delivery mostly waits on the network: at normal priority an attempt (its sender
+    # thread inherits the loop thread's priority) never waits behind a batch of embeddings.
+    lower_priority = False
+    after_failure = "its claimed deliveries' leases will expire and be claimed again"
+
     def __init__(
         self,
         db: Database,
@@ -54,15 +60,16 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
+        lane = Lane.new("kb-webhook-dispatcher")
+        super().__init__(lanes=[lane], poll_seconds=poll_seconds)
         self.db = db
         self.timeout = timeout
         self.concurrency = concurrency
         self.per_endpoint = per_endpoint or max(1, concurrency // 4)
-        self.poll_seconds = poll_seconds
         self.allow_private = allow_private
         self.clock = clock
         self.rng = rng or random.Random()
-        self.owner = worker_identity()
+        self.owner = lane.owner
         # A lease outlives one attempt (timeout) with a margin for recording it; after
         # that the delivery is presumed orphaned by a dead dispatcher and claimed again.
         self.lease = timedelta(seconds=timeout * 2 + 5)
@@ -78,17 +85,10 @@ class WebhookDispatcher:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="kb-webhook")
         self._inflight: set[Future[str | None]] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kb-webhook-dispatcher", daemon=True)
-        self._thread.start()
-
-    def notify(self) -> None:
-        """Something may be due now (an event was written, a retry was requested)."""
-        self._wake.set()
+    def work(self, lane: Lane) -> bool:
+        """One pass; go again at once while deliveries were started and threads are free."""
+        return self.run_once(wait=False) > 0 and not self._full()
 
     def run_once(self, *, wait: bool = True) -> int:
         """Fan out and start every due delivery there is room for; the number started."""
@@ -120,7 +120,7 @@ class WebhookDispatcher:
             log.exception("delivery %s failed unexpectedly; its lease will expire", delivery_id)
             return None
         finally:
-            self._wake.set()  # a sender thread is free again
+            self.notify()  # a sender thread is free again
 
     def _claim(self, limit: int) -> list[str]:
         now = self.clock()
@@ -176,28 +176,13 @@ class WebhookDispatcher:
             ).all()
         return [str(r[0]) for r in rows]
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = 0
-            try:
-                started = self.run_once(wait=False)
-            except Exception:
-                log.exception("webhook dispatcher pass failed; retrying")
-            if started == 0 or self._full():
-                self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-
     def _full(self) -> bool:
         with self._lock:
             return sum(not f.done() for f in self._inflight) >= self.concurrency
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop claiming; give attempts in progress up to `timeout` to finish."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        super().stop()
         with self._lock:
             pending = set(self._inflight)
         wait_for(pending, timeout=self.timeout + 1 if timeout is None else timeout)
