@@ -114,7 +114,6 @@ def main() -> None:
                 kb_id=kb.id,
                 records=[ingestion.TextRecord(text=f"Fact {n}: the backup window is {n} minutes.")],
             ).job.id
-            runtime.job_queued()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 with runtime.db.session() as session:

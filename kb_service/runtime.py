@@ -2,7 +2,9 @@
 
 Tests inject their own index or embedder; `serve` and `worker` build everything from
 `KB_*` settings. The model is loaded once here and shared by every thread, and the
-query engine (retriever and answerers over that index) is built here once.
+query engine (retriever and answerers over that index) is built here once. The
+background loops (`kb_service.workers`) are started here, and woken here after a
+commit that left them work (`Runtime.wake`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import logging
 from dataclasses import dataclass, field
 
 from ingest.pipeline import IngestPipeline
-from kb_service.db.database import Database
+from kb_service.db.database import Database, Wake
 from kb_service.secret_key import server_secret
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
 from kb_service.settings import ConfigurationError, Settings
+from kb_service.workers.base import PollingWorker
 from kb_service.workers.ingest.pool import WorkerPool
 from kb_service.workers.ingest.processor import JobProcessor
 from kb_service.workers.ingest.queue import JobQueue
@@ -110,7 +113,7 @@ class Runtime:
             query_engine=engine,
             secret_key=secret_key,
         )
-        db.on_events_committed.append(runtime.webhooks_due)
+        db.on_commit.append(runtime.wake)
         return runtime
 
     def start_workers(self, count: int | None = None) -> WorkerPool:
@@ -137,10 +140,6 @@ class Runtime:
         self.dispatcher.start()
         return self.dispatcher
 
-    def webhooks_due(self) -> None:
-        if self.dispatcher is not None:
-            self.dispatcher.notify()
-
     # -- meeting indexing (live segments and ended meetings) --
     def start_meeting_indexer(self) -> MeetingIndexer:
         self.meeting_indexer = MeetingIndexer(
@@ -155,13 +154,16 @@ class Runtime:
         self.meeting_indexer.start()
         return self.meeting_indexer
 
-    def meetings_changed(self) -> None:
-        if self.meeting_indexer is not None:
-            self.meeting_indexer.notify()
-
-    def job_queued(self) -> None:
-        if self.workers is not None:
-            self.workers.notify()
+    def wake(self, what: Wake) -> None:
+        """A commit left work of `what`: wake this process's loop for it, if it runs one."""
+        loops: dict[Wake, PollingWorker | None] = {
+            Wake.INGEST: self.workers,
+            Wake.WEBHOOKS: self.dispatcher,
+            Wake.MEETINGS: self.meeting_indexer,
+        }
+        loop = loops[what]
+        if loop is not None:
+            loop.notify()
 
     def close(self) -> None:
         if self._closed:

@@ -3,6 +3,10 @@
 SQLite (embedded default) runs in WAL mode with a busy timeout so API threads and
 worker threads can share it; PostgreSQL is used as is. Schema changes go through
 Alembic (`migrate`), serialised across processes on PostgreSQL by an advisory lock.
+
+A transaction that leaves work for a background loop says so (`wake_after_commit`);
+after it commits, `Database.on_commit` callbacks hear what (the runtime wakes the loop),
+so the work starts at once instead of at the loop's next poll.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +23,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK_ID = 0x6B62_7376  # "kbsv"
-# `Session.info` key set by `record_event`: this transaction wrote outbox events.
-EVENTS_RECORDED = "kb_events_recorded"
+_WAKE = "kb_wake"  # `Session.info` key: the `Wake`s of this transaction
 
 log = logging.getLogger(__name__)
+
+
+class Wake(StrEnum):
+    """Work a committed transaction left for a background loop."""
+
+    WEBHOOKS = "webhooks"  # outbox events recorded, a delivery retried: the dispatcher
+    INGEST = "ingest"  # an ingest job queued: the ingest workers
+    MEETINGS = "meetings"  # meeting segments stored, a meeting ended: the meeting indexer
+
+
+def wake_after_commit(session: Session, what: Wake) -> None:
+    """Once `session`'s transaction commits, tell the `on_commit` callbacks about `what`."""
+    session.info.setdefault(_WAKE, set()).add(what)
 
 
 class Database:
@@ -40,9 +57,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Called after a commit that wrote outbox events (`db.events.record_event`):
-        # the runtime wakes its webhook dispatcher here instead of leaving it to a poll.
-        self.on_events_committed: list[Callable[[], None]] = []
+        # Called with each `Wake` of a committed transaction (see `wake_after_commit`).
+        self.on_commit: list[Callable[[Wake], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,12 +76,12 @@ class Database:
             raise
         finally:
             session.close()
-        if session.info.pop(EVENTS_RECORDED, False):
-            for callback in self.on_events_committed:
+        for what in sorted(session.info.pop(_WAKE, ())):
+            for callback in self.on_commit:
                 try:
-                    callback()
+                    callback(what)
                 except Exception:  # a wake-up is an optimisation; the poll still runs
-                    log.exception("an events-committed callback failed")
+                    log.exception("an after-commit callback (%s) failed", what)
 
     def migrate(self) -> None:
         """Bring the schema to the latest Alembic revision."""

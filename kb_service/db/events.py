@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kb_service.db.base import Base, new_id, utcnow
-from kb_service.db.database import EVENTS_RECORDED
+from kb_service.db.database import Wake, wake_after_commit
 
 
 class Event(Base):
@@ -43,5 +43,5 @@ def record_event(
     """Add an event to the outbox inside the caller's transaction."""
     event = Event(organization_id=organization_id, type=type, data=data, created_at=utcnow())
     session.add(event)
-    session.info[EVENTS_RECORDED] = True  # wakes the dispatcher after the commit
+    wake_after_commit(session, Wake.WEBHOOKS)
     return event

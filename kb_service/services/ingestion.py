@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
-from kb_service.db.database import Database
+from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
 from kb_service.services.knowledge_bases import load_kb
@@ -107,6 +107,7 @@ def _add_job(
     )
     session.add(job)
     session.flush()
+    wake_after_commit(session, Wake.INGEST)
     items = [
         IngestItem(
             job_id=job.id,

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
-from kb_service.db.database import Database
+from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSegment, MeetingSource
 from kb_service.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from kb_service.services.meetings import (
@@ -271,6 +271,7 @@ def _apply_to_meeting(
             meeting.participants = merge_participants(meeting.participants or [], payload.speaker)
         if late and meeting.status in ("indexed", "failed"):
             meeting.status, meeting.index_attempts, meeting.error = "ended", 0, None
+        wake_after_commit(session, Wake.MEETINGS)
     elif event.type in ("participant_joined", "participant_left"):
         meeting.participants = merge_participants(meeting.participants or [], payload.name)
     elif event.type == "meeting_status":
@@ -283,6 +284,7 @@ def _apply_to_meeting(
             meeting.ended_at = _moment(event.timestamp) or now
             meeting.ended_reason = payload.status
             meeting.ended_sequence = event.sequence
+            wake_after_commit(session, Wake.MEETINGS)
     return CallbackOutcome("accepted", meeting.id)
 
 

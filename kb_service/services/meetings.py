@@ -28,7 +28,7 @@ from ingest.transcripts import (
     normalise_speaker,
 )
 from kb_service.db.base import utcnow
-from kb_service.db.database import Database
+from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.meetings import Meeting, MeetingSegment, MeetingSource
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -134,6 +134,7 @@ def import_meeting(
             )
             for i, s in enumerate(clean)
         )
+        wake_after_commit(session, Wake.MEETINGS)
     return meeting
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
-from kb_service.db.database import Database
+from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.pagination import Page, paginate
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 from kb_service.errors import Conflict, InvalidInput, NotFound
@@ -172,5 +172,6 @@ def retry_delivery(
             raise Conflict("The delivery is being attempted right now.")
         delivery.status = "pending"
         delivery.next_attempt_at = utcnow()
+        wake_after_commit(session, Wake.WEBHOOKS)
         session.flush()
         return _with_attempts(session, [delivery])[0]

@@ -6,6 +6,7 @@ import json
 
 from fastapi.testclient import TestClient
 
+from kb_service.db.database import Wake
 from kb_service.db.events import Event
 from kb_service.runtime import Runtime
 from retrieval.index import PointFilter
@@ -267,7 +268,7 @@ def test_job_moves_from_queued_to_completed(settings, embedder) -> None:
                 == "queued"
             )
             runtime.start_workers(1)
-            runtime.job_queued()
+            runtime.wake(Wake.INGEST)
             done = wait_for_job(client, job["id"], headers)
             assert done["status"] == "completed" and done["started_at"] and done["finished_at"]
     finally:

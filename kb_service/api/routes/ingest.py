@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from kb_service.api.deps import DB, Reader, RuntimeDep, Writer
+from kb_service.api.deps import DB, Reader, Writer
 from kb_service.api.envelope import Envelope, ok
 from kb_service.api.ingest_body import read_ingest_body
 from kb_service.api.schemas.ingest import IngestJobOut
@@ -45,9 +45,7 @@ _INGEST_BODY = {
     openapi_extra=_INGEST_BODY,
     tags=["knowledge bases"],
 )
-async def ingest(
-    kb_id: str, request: Request, principal: Writer, db: DB, runtime: RuntimeDep
-) -> Any:
+async def ingest(kb_id: str, request: Request, principal: Writer, db: DB) -> Any:
     """Queue files (multipart `files`) or JSON text documents for ingestion; returns the job."""
     body = await read_ingest_body(request)
     submitted = await run_in_threadpool(
@@ -59,7 +57,6 @@ async def ingest(
         records=body.records,
         metadata=body.metadata,
     )
-    runtime.job_queued()
     return ok(IngestJobOut.of(submitted).model_dump(mode="json"))
 
 

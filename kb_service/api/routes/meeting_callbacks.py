@@ -64,8 +64,6 @@ async def meeting_event(
         signature=signature,
         tolerance_seconds=runtime.settings.meeting_callback_tolerance_seconds,
     )
-    if outcome.result == "accepted":
-        runtime.meetings_changed()
     return ok(
         CallbackOut(
             result=outcome.result,  # type: ignore[arg-type]

@@ -14,7 +14,6 @@ from kb_service.api.deps import (
     Cursor,
     Limit,
     Reader,
-    RuntimeDep,
     Writer,
 )
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
@@ -32,7 +31,7 @@ router = APIRouter(tags=["meetings"])
 
 
 @router.post("/meetings", status_code=201, response_model=Envelope[MeetingOut])
-def import_meeting(body: MeetingIn, principal: Writer, db: DB, runtime: RuntimeDep) -> Any:
+def import_meeting(body: MeetingIn, principal: Writer, db: DB) -> Any:
     """Import a finished meeting's transcript; it is indexed in the background."""
     meeting = service.import_meeting(
         db,
@@ -44,7 +43,6 @@ def import_meeting(body: MeetingIn, principal: Writer, db: DB, runtime: RuntimeD
         participants=body.participants,
         segments=body.to_segments(),
     )
-    runtime.meetings_changed()
     return ok(MeetingOut.of(meeting).model_dump(mode="json"))
 
 

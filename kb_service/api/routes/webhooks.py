@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 
-from kb_service.api.deps import DB, DEFAULT_LIMIT, Admin, AppSettings, Cursor, Limit, RuntimeDep
+from kb_service.api.deps import DB, DEFAULT_LIMIT, Admin, AppSettings, Cursor, Limit
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
 from kb_service.api.schemas.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from kb_service.services import webhooks as service
@@ -82,9 +82,7 @@ def list_deliveries(
     status_code=202,
     response_model=Envelope[DeliveryOut],
 )
-def retry_delivery(
-    webhook_id: str, delivery_id: str, principal: Admin, db: DB, runtime: RuntimeDep
-) -> Any:
+def retry_delivery(webhook_id: str, delivery_id: str, principal: Admin, db: DB) -> Any:
     """Attempt a delivery again now, e.g. a dead letter after the receiver was fixed."""
     delivery = service.retry_delivery(
         db,
@@ -92,5 +90,4 @@ def retry_delivery(
         webhook_id=webhook_id,
         delivery_id=delivery_id,
     )
-    runtime.webhooks_due()
     return ok(DeliveryOut.of(delivery).model_dump(mode="json"))
