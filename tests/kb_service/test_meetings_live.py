@@ -67,7 +67,7 @@ def test_live_stream_becomes_searchable_then_indexed_history(
     headers = admin["headers"]
     # As under a heavy callback load: live segments are written lexically only.
     assert indexing.meeting_indexer is not None
-    indexing.meeting_indexer.live_embed_max_rate = 0.0
+    indexing.meeting_indexer.live.embed_max_rate = 0.0
     project = client.post(f"{API}/projects", json={"name": "Payments"}, headers=headers).json()
     source = create_source(client, headers, project["data"]["id"])
     meeting_key = "sasha-meeting-42"
@@ -144,7 +144,7 @@ def test_slow_live_segments_are_embedded_on_arrival(
     headers = admin["headers"]
     assert indexing.meeting_indexer is not None
     # At most 5 new segments per 10 s are embedded; 4 arrive (3, then a late one).
-    indexing.meeting_indexer.live_embed_max_rate = 0.5
+    indexing.meeting_indexer.live.embed_max_rate = 0.5
     source = create_source(client, headers)
     opened = post_event(client, source, event("meeting_status", "slow", 0, status="live"))
     meeting_id = opened.json()["data"]["meeting_id"]
