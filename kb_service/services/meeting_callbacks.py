@@ -42,10 +42,11 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database, Wake, wake_after_commit
-from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSegment, MeetingSource
+from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSource
 from kb_service.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from kb_service.services.meetings import (
     SegmentIn,
+    add_segments,
     checked_segment,
     meeting_writes,
     merge_participants,
@@ -255,23 +256,14 @@ def _apply_to_meeting(
             raise Conflict(f"Meeting {event.meetingId} has ended and cannot become live again.")
         return CallbackOutcome("ignored", meeting.id, "the meeting has ended")
     if event.type == "segment_finalized":
-        session.add(
-            MeetingSegment(
-                meeting_id=meeting.id,
-                sequence=event.sequence,
-                speaker=payload.speaker,
-                text=payload.text,
-                timestamp=payload.timestamp,
-                received_at=now,
-            )
-        )
+        segment = SegmentIn(payload.speaker, payload.text, payload.timestamp)
+        add_segments(session, meeting.id, [(event.sequence, segment)], now)
         meeting.segment_count = Meeting.segment_count + 1  # type: ignore[assignment]
         meeting.pending_segments = Meeting.pending_segments + 1  # type: ignore[assignment]
         if meeting.participants is None or payload.speaker not in meeting.participants:
             meeting.participants = merge_participants(meeting.participants or [], payload.speaker)
         if late and meeting.status in ("indexed", "failed"):
             meeting.status, meeting.index_attempts, meeting.error = "ended", 0, None
-        wake_after_commit(session, Wake.MEETINGS)
     elif event.type in ("participant_joined", "participant_left"):
         meeting.participants = merge_participants(meeting.participants or [], payload.name)
     elif event.type == "meeting_status":

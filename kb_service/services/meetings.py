@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +79,24 @@ def merge_participants(current: Sequence[str], *names: str) -> list[str]:
     return list(dict.fromkeys([*current, *(n for n in names if n)]))
 
 
+def add_segments(
+    session: Session, meeting_id: str, segments: Iterable[tuple[int, SegmentIn]], now: datetime
+) -> None:
+    """Store (sequence, segment) pairs, pending; the commit wakes the meeting indexer."""
+    session.add_all(
+        MeetingSegment(
+            meeting_id=meeting_id,
+            sequence=sequence,
+            speaker=s.speaker,
+            text=s.text,
+            timestamp=s.timestamp,
+            received_at=now,
+        )
+        for sequence, s in segments
+    )
+    wake_after_commit(session, Wake.MEETINGS)
+
+
 def import_meeting(
     db: Database,
     *,
@@ -123,18 +141,7 @@ def import_meeting(
         )
         session.add(meeting)
         session.flush()
-        session.add_all(
-            MeetingSegment(
-                meeting_id=meeting.id,
-                sequence=i,
-                speaker=s.speaker,
-                text=s.text,
-                timestamp=s.timestamp,
-                received_at=now,
-            )
-            for i, s in enumerate(clean)
-        )
-        wake_after_commit(session, Wake.MEETINGS)
+        add_segments(session, meeting.id, enumerate(clean), now)
     return meeting
 
 
