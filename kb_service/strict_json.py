@@ -42,7 +42,7 @@ _SHOWN = re.compile("[\ud800-\udfff\x00-\x1f\x7f]")
 @dataclass(frozen=True)
 class _Limits:
     depth: int
-    int64: bool  # integers within signed 64 bits (else: at most MAX_INT_DIGITS digits)
+    int64: bool  # integers within signed 64 bits (bodies: the parser's MAX_INT_DIGITS only)
 
 
 BODY = _Limits(depth=MAX_BODY_DEPTH, int64=False)
