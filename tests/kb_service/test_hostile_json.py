@@ -258,3 +258,15 @@ def test_metadata_filters_find_keys_json_escapes(client: TestClient, admin: dict
                 headers=headers,
             ).json()["data"]
             assert [c["document_id"] for c in found["chunks"]] == [document_id], (key, found)
+
+
+def test_a_patch_with_a_null_name_is_refused_not_a_500(client: TestClient, admin: dict) -> None:
+    headers = admin["headers"]
+    kb = client.post(f"{API}/knowledge-bases", json={"name": "x"}, headers=headers).json()["data"]
+    patched = client.patch(
+        f"{API}/knowledge-bases/{kb['id']}", json={"name": None}, headers=headers
+    )
+    _refused(patched)
+    assert patched.json()["meta"]["errors"][0]["field"] == "name"
+    read = client.get(f"{API}/knowledge-bases/{kb['id']}", headers=headers).json()["data"]
+    assert read["name"] == "x"
