@@ -2,19 +2,20 @@
 
 The ingest route chooses its parser by content type, so it reads the body itself:
 `multipart/form-data` with one or more `files` becomes uploads, `application/json`
-(`TextIngestIn`) becomes text records; anything else is `UnsupportedMediaType`. The
-service (`services.ingestion.submit_ingest`) takes the result.
+(`TextIngestIn`) becomes text records; anything else is `UnsupportedMediaType`. JSON,
+the body or the `metadata` field, is parsed by `kb_service.strict_json`. The service
+(`services.ingestion.submit_ingest`) takes the result and checks the metadata.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from kb_service import strict_json
 from kb_service.api.schemas.ingest import TextIngestIn
 from kb_service.errors import InvalidInput, UnsupportedMediaType
 from kb_service.services.ingestion import MAX_DOCUMENTS_PER_JOB, TextRecord, Upload
@@ -32,7 +33,8 @@ async def read_ingest_body(request: Request) -> IngestBody:
     if content_type == "multipart/form-data":
         return await _read_form(request)
     if content_type == "application/json":
-        body = TextIngestIn.model_validate(await _json_body(request))
+        # StrictJsonRequest (api.json_body) has parsed it already, under strict_json's rule
+        body = TextIngestIn.model_validate(await request.json())
         return IngestBody(records=body.to_records(), metadata=body.metadata)
     raise UnsupportedMediaType(
         "Send files as multipart/form-data (field 'files') or text as application/json."
@@ -55,20 +57,10 @@ async def _read_form(request: Request) -> IngestBody:
     return IngestBody(uploads=uploads, metadata=metadata)
 
 
-async def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("The request body is not valid JSON.") from None
-
-
 def _metadata_field(raw: Any) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else None
-    except json.JSONDecodeError:
-        value = None
+    value = strict_json.loads(raw, field="metadata") if isinstance(raw, str) else None
     if not isinstance(value, dict):
         raise InvalidInput(
             "The 'metadata' field must be a JSON object.",

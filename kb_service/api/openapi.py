@@ -14,7 +14,7 @@ FastAPI sees route signatures only, so this module adds, after it has built the 
   429, and the `Idempotency-Key` parameter on every POST that an API key authenticates
   (the idempotency middleware ignores it on the signed callbacks, which dedupe by
   `(meetingId, sequence)`), with `Idempotent-Replayed` on its success responses;
-- success examples for the operations clients call most.
+- success examples for the operations clients call most, and links (`api.openapi_links`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from kb_service.api.envelope import ErrorEnvelope
+from kb_service.api.openapi_links import add_links
 
 API_PREFIX = "/api/v1"
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -224,6 +225,7 @@ def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:
                 components.setdefault("schemas", {}).setdefault(name, definition)
             components["headers"] = HEADERS
             describe_operations(schema["paths"])
+            add_links(schema["paths"])
             # only FastAPI's own 422 responses used these, and they are all replaced
             for name in ("HTTPValidationError", "ValidationError"):
                 components["schemas"].pop(name, None)

@@ -7,6 +7,10 @@ Alembic (`migrate`), serialised across processes on PostgreSQL by an advisory lo
 A transaction that leaves work for a background loop says so (`wake_after_commit`);
 after it commits, `Database.on_commit` callbacks hear what (the runtime wakes the loop),
 so the work starts at once instead of at the loop's next poll.
+
+JSON columns are written by `strict_json.dumps_for_storage`: a value that could not be
+read back (NaN, a lone surrogate, an integer beyond 64 bits) fails the statement, so
+its transaction rolls back instead of committing a row that breaks later reads.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from kb_service.strict_json import dumps_for_storage
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK_ID = 0x6B62_7376  # "kbsv"
@@ -47,7 +53,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
-        kwargs: dict[str, Any] = {"future": True}
+        kwargs: dict[str, Any] = {"future": True, "json_serializer": dumps_for_storage}
         if self.dialect == "sqlite":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}

@@ -17,6 +17,7 @@ from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
 from kb_service.services.knowledge_bases import load_kb
+from kb_service.strict_json import checked_metadata
 
 MAX_DOCUMENTS_PER_JOB = 1000
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
@@ -75,8 +76,12 @@ def submit_ingest(
 ) -> IngestJobWithItems:
     """Queue one job for all the given sources; the bytes are stored with the job.
 
-    `metadata` applies to every source; a text record's own metadata wins over it.
+    `metadata` applies to every source; a text record's own metadata wins over it. Both
+    keep the metadata limits of `strict_json` (else `InvalidInput`/`PayloadTooLarge`).
     """
+    checked_metadata(metadata or {})
+    for position, record in enumerate(records):
+        checked_metadata(record.metadata, field=f"documents.{position}.metadata")
     with db.session() as session:
         return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
 

@@ -16,6 +16,7 @@ from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound
+from kb_service.strict_json import checked_metadata
 from retrieval.index import PointFilter, VectorIndex
 
 
@@ -101,7 +102,7 @@ def _add_kb(
         description=description,
         chunk_max_tokens=config.max_tokens,
         chunk_overlap_tokens=config.overlap_tokens,
-        metadata_=metadata or {},
+        metadata_=checked_metadata(metadata or {}),
         created_at=now,
         updated_at=now,
     )
@@ -217,7 +218,7 @@ def update_knowledge_base(
             if field in changes:
                 setattr(kb, field, changes[field])
         if "metadata" in changes:
-            kb.metadata_ = changes["metadata"] or {}
+            kb.metadata_ = checked_metadata(changes["metadata"] or {})
         if "chunking" in changes and changes["chunking"] is not None:
             chunking = changes["chunking"]
             config = _chunking(pipeline, chunking.get("max_tokens"), chunking.get("overlap_tokens"))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -40,6 +39,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kb_service import strict_json
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSource
@@ -121,7 +121,7 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> None:
 def parse_event(body: bytes) -> tuple[_Event, Any]:
     """The event and its typed payload; `InvalidInput` with field errors when malformed."""
     try:
-        raw = json.loads(body)
+        raw = strict_json.loads(body)  # InvalidInput naming the field
         event = _Event.model_validate(raw)
         model = _PAYLOADS.get(event.type)
         return event, (model.model_validate(event.payload) if model else None)

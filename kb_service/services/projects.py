@@ -17,6 +17,7 @@ from kb_service.db.meetings import Meeting
 from kb_service.db.pagination import Page, after_cursor, page_of, paginate
 from kb_service.errors import NotFound
 from kb_service.services.knowledge_bases import KnowledgeBaseWithCounts, with_counts
+from kb_service.strict_json import checked_metadata
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def create_project(
             organization_id=organization_id,
             name=name,
             description=description,
-            metadata_=metadata or {},
+            metadata_=checked_metadata(metadata or {}),
             created_at=utcnow(),
         )
         session.add(project)

@@ -8,6 +8,7 @@ matches nothing becomes an empty id list, which searches nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +23,9 @@ from kb_service.errors import NotFound
 from kb_service.services.knowledge_bases import load_kb
 from retrieval.index import FieldMatch
 from retrieval.search import ChunkScope
+
+# Printable ASCII except `"` and backslash: the keys JSON stores unescaped.
+_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]*")
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,9 @@ def _documents_with_metadata(
         query = query.where(Document.knowledge_base_id.in_(kb_ids))
     for key, values in conditions.items():
         strings = [v for v in values if isinstance(v, str)]
-        if len(strings) == len(values):  # narrow in SQL; exact check below in Python
+        # Narrow in SQL (exact check below in Python), only by keys that SQLite's JSON
+        # path finds: it compares them with the stored text, where JSON escapes the rest.
+        if len(strings) == len(values) and _PLAIN_KEY.fullmatch(key):
             query = query.where(Document.metadata_[key].as_string().in_(strings))
     return tuple(
         doc_id

@@ -147,3 +147,23 @@ def test_every_reference_resolves(spec: dict[str, Any]) -> None:
         target: Any = spec
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
+
+
+def test_links_name_real_operations_and_fill_their_path_parameters(spec: dict[str, Any]) -> None:
+    by_id = {op["operationId"]: (method, path, op) for method, path, op in operations(spec)}
+    followed = set()
+    for method, path, op in operations(spec):
+        for status, response in op["responses"].items():
+            for name, link in response.get("links", {}).items():
+                assert status.startswith("2"), (method, path, name)
+                target_method, target_path, target = by_id[link["operationId"]]
+                wanted = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert set(link["parameters"]) == wanted, (name, target_path)
+                for expression in link["parameters"].values():
+                    assert expression.startswith(("$response.body#/data/", "$request.path."))
+                followed.add((method, path, target_method, target_path))
+    assert len(followed) >= 30
+    # every create links on to what it created
+    for method, path, op in operations(spec):
+        if method == "post" and "201" in op["responses"]:
+            assert op["responses"]["201"].get("links"), path

@@ -8,10 +8,15 @@ from fastapi import APIRouter
 
 from kb_service.api.deps import DB, DEFAULT_LIMIT, Cursor, Index, Limit, Reader, Writer
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.documents import ChunkOut, DocumentOut
 from kb_service.services import documents as service
 
-router = APIRouter(prefix="/knowledge-bases/{kb_id}/documents", tags=["knowledge bases"])
+router = APIRouter(
+    prefix="/knowledge-bases/{kb_id}/documents",
+    tags=["knowledge bases"],
+    route_class=StrictJsonRoute,
+)
 
 
 @router.get("", response_model=ListEnvelope[DocumentOut])

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from kb_service.api.deps import DB, AppSettings, Index
 from kb_service.api.envelope import error_body, ok
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.services import health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
 
 @router.get("/healthz")

@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from kb_service.api.deps import DB, DEFAULT_LIMIT, Admin, Cursor, Limit, Reader
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.identity import ApiKeyIn, ApiKeyOut, WorkspaceOut
 from kb_service.services import keys
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], route_class=StrictJsonRoute)
 
 
 @router.post("/api-keys", status_code=201, response_model=Envelope[ApiKeyOut])

@@ -10,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from kb_service.api.deps import DB, Reader, Writer
 from kb_service.api.envelope import Envelope, ok
 from kb_service.api.ingest_body import read_ingest_body
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.ingest import IngestJobOut
 from kb_service.services import ingestion
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 
 _INGEST_BODY = {
     "requestBody": {

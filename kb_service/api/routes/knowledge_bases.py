@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from kb_service.api.deps import DB, DEFAULT_LIMIT, Cursor, Index, Limit, Pipeline, Reader, Writer
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.knowledge_bases import (
     KnowledgeBaseIn,
     KnowledgeBaseOut,
@@ -15,7 +16,7 @@ from kb_service.api.schemas.knowledge_bases import (
 )
 from kb_service.services import knowledge_bases as service
 
-router = APIRouter(prefix="/knowledge-bases", tags=["knowledge bases"])
+router = APIRouter(prefix="/knowledge-bases", tags=["knowledge bases"], route_class=StrictJsonRoute)
 
 
 @router.post("", status_code=201, response_model=Envelope[KnowledgeBaseOut])

@@ -17,6 +17,7 @@ from kb_service.api.deps import (
     Writer,
 )
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.meetings import (
     MeetingIn,
     MeetingOut,
@@ -27,7 +28,7 @@ from kb_service.api.schemas.meetings import (
 from kb_service.services import meetings as service
 from kb_service.settings import Settings
 
-router = APIRouter(tags=["meetings"])
+router = APIRouter(tags=["meetings"], route_class=StrictJsonRoute)
 
 
 @router.post("/meetings", status_code=201, response_model=Envelope[MeetingOut])

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 
 from kb_service.api.deps import DB, DEFAULT_LIMIT, Cursor, Limit, Reader, Writer
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.meetings import MeetingOut
 from kb_service.api.schemas.projects import ContentOut, ProjectIn, ProjectOut
 from kb_service.services import meetings
 from kb_service.services import projects as service
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix="/projects", tags=["projects"], route_class=StrictJsonRoute)
 
 
 @router.post("", status_code=201, response_model=Envelope[ProjectOut])

@@ -22,12 +22,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from kb_service.api.deps import DB, Engine, Reader
 from kb_service.api.envelope import Envelope, ok
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.query import QueryIn, QueryOut, SearchIn, SearchScopeIn
 from kb_service.services import search as service
 from kb_service.services.answers import QueryResult
 from retrieval.generative import StreamEvent
 
-router = APIRouter(tags=["query"])
+router = APIRouter(tags=["query"], route_class=StrictJsonRoute)
 
 
 @router.post("/knowledge-bases/{kb_id}/query", response_model=Envelope[QueryOut])

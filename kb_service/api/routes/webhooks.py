@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from kb_service.api.deps import DB, DEFAULT_LIMIT, Admin, AppSettings, Cursor, Limit
 from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
+from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from kb_service.services import webhooks as service
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=StrictJsonRoute)
 
 
 @router.post("", status_code=201, response_model=Envelope[WebhookOut])

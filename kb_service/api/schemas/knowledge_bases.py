@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb_service.services.knowledge_bases import KnowledgeBaseWithCounts
 
@@ -32,6 +32,14 @@ class KnowledgeBasePatch(BaseModel):
     project_id: str | None = None
     chunking: ChunkingIn | None = None
     metadata: dict[str, Any] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_stays(cls, name: str | None) -> str:
+        # Absent means unchanged; an explicit null would erase a required column.
+        if name is None:
+            raise ValueError("a knowledge base keeps its name; send a new one or leave it out")
+        return name
 
 
 class ChunkingOut(BaseModel):

@@ -1,0 +1,62 @@
+"""JSON request bodies are parsed once, strictly (`kb_service.strict_json`), for every route.
+
+Every router of the API uses `StrictJsonRoute`. FastAPI parses a JSON body with the
+request's `json()` and turns any error of it into a bare 400, so the route parses the
+body first, before FastAPI's handler runs: a refused body is a 422 naming the field
+(`InvalidInput`), and FastAPI and the routes that read the body themselves (ingest)
+get the already-parsed value from `StrictJsonRequest.json()`.
+
+The signed meeting callbacks keep FastAPI's plain route: their service checks the
+signature over the raw bytes first, then parses them with the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from email.message import Message
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from kb_service import strict_json
+
+_UNPARSED = object()
+
+
+class StrictJsonRequest(Request):
+    """A request whose `json()` is `strict_json.loads` of the body (parsed once)."""
+
+    _strict_json: Any = _UNPARSED
+
+    async def json(self) -> Any:
+        if self._strict_json is _UNPARSED:
+            self._strict_json = strict_json.loads(await self.body())
+        return self._strict_json
+
+
+class StrictJsonRoute(APIRoute):
+    """An API route whose JSON body is refused (422) unless it keeps the strict-JSON rule."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            request = StrictJsonRequest(request.scope, request.receive)
+            if is_json(request.headers.get("content-type")) and await request.body():
+                await request.json()  # refused here: FastAPI would answer a bare 400
+            return await handler(request)
+
+        return strict_handler
+
+
+def is_json(content_type: str | None) -> bool:
+    """`application/json` or `application/*+json`, as FastAPI decides whether to parse a body."""
+    if not content_type:
+        return False
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
