@@ -109,10 +109,10 @@ class Chunk(Base):
 
 
 class VectorTombstone(Base):
-    """A document whose vectors must go: written with the SQL delete, purged after it.
+    """A document deleted in SQL whose vectors must still go from the vector index.
 
-    The vector index is not transactional with SQL; a tombstone survives a crash
-    between the two, and the runtime purges what is left at start-up.
+    Written by migration 0002 for the duplicate documents it merges (a migration cannot
+    reach the vector index); the runtime purges them at start-up.
     """
 
     __tablename__ = "vector_tombstones"

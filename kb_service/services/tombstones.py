@@ -1,9 +1,9 @@
 """Vectors of deleted documents that are still to be removed from the index.
 
-The vector index is not transactional with SQL. A `VectorTombstone` row, written in
-the transaction that deletes a document's rows, outlives a crash before the vectors
-are gone; `purge_tombstones` removes what is left, at start-up. Searches never show
-such vectors meanwhile: liveness admits only committed chunks of live documents.
+A `VectorTombstone` row names a document whose SQL rows were deleted where the vector
+index could not be reached (migration 0002's merge of duplicate documents);
+`purge_tombstones` removes those vectors at start-up. Searches never show them
+meanwhile: liveness admits only committed chunks of live documents.
 """
 
 from __future__ import annotations
