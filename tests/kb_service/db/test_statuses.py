@@ -53,9 +53,9 @@ def test_a_status_outside_the_vocabulary_is_refused_before_anything_is_stored(
     db: Database,
 ) -> None:
     org = get_or_create_organization(db, name="acme")
-    with pytest.raises(StatementError, match="'finished' is not a valid JobStatus"):
-        with db.session() as session:
-            session.add(_job(org.id, "finished"))
+    refused = pytest.raises(StatementError, match="'finished' is not a valid JobStatus")
+    with refused, db.session() as session:
+        session.add(_job(org.id, "finished"))
     with db.session() as session:
         assert session.execute(text("SELECT count(*) FROM ingest_jobs")).scalar_one() == 0
 
