@@ -23,14 +23,14 @@ from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import load_settings
+from kb_service.statuses import ItemStatus, JobStatus
 from kb_service.workers.base import worker_identity
 from kb_service.workers.ingest.queue import LeaseLost
 
 log = logging.getLogger(__name__)
 
-TERMINAL = frozenset({"completed", "failed", "partially_failed"})
-# "superseded": indexed, but a newer upload of the same document was committed first.
-INGESTED = frozenset({"indexed", "unchanged", "superseded"})
+TERMINAL = JobStatus.terminal()
+INGESTED = ItemStatus.ingested()
 PROGRESS_SECONDS = 0.25
 
 
@@ -134,7 +134,7 @@ def _progress(runtime: Runtime, job_ids: list[str]) -> _Progress:
         ).all()
         failed = session.scalar(
             select(func.count()).where(
-                IngestItem.job_id.in_(job_ids), IngestItem.status == "failed"
+                IngestItem.job_id.in_(job_ids), IngestItem.status == ItemStatus.FAILED
             )
         )
     return _Progress(

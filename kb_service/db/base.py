@@ -1,13 +1,16 @@
-"""Declarative base, id generation and a UTC timestamp column type."""
+"""Declarative base, id generation, and the UTC timestamp and status column types."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+
+S = TypeVar("S", bound=StrEnum)
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -36,6 +39,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class StatusType(TypeDecorator[S], Generic[S]):
+    """A status column: a `StrEnum` member in Python, its plain string in the database.
+
+    Writing a value outside the vocabulary raises before anything is stored; reading
+    one back (a row written by a newer release) raises too, naming the value.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, vocabulary: type[S], length: int) -> None:
+        super().__init__(length)
+        self.vocabulary = vocabulary
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.vocabulary(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> S | None:
+        return None if value is None else self.vocabulary(value)
 
 
 class Base(DeclarativeBase):

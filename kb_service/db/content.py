@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, StatusType, new_id, utcnow
+from kb_service.statuses import DocumentStatus
 
 
 class Project(Base):
@@ -73,7 +74,7 @@ class Document(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     latest_version: Mapped[int] = mapped_column(Integer, default=1)
     pending_versions: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))  # pending | indexed
+    status: Mapped[DocumentStatus] = mapped_column(StatusType(DocumentStatus, 16))
     error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, StatusType, new_id, utcnow
+from kb_service.statuses import IdempotencyState
 
 
 class IdempotencyRecord(Base):
@@ -35,7 +36,9 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     # The role of the key that made the first request: a replay needs at least as much.
     role: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default="in_flight")
+    state: Mapped[IdempotencyState] = mapped_column(
+        StatusType(IdempotencyState, 16), default=IdempotencyState.IN_FLIGHT
+    )
     response_status: Mapped[int | None] = mapped_column(Integer)
     # Headers and body, AES-GCM sealed under the server secret and the Idempotency-Key.
     sealed_response: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, StatusType, new_id, utcnow
+from kb_service.statuses import ItemStatus, JobStatus
 
 
 class IngestJob(Base):
@@ -23,7 +24,7 @@ class IngestJob(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     knowledge_base_id: Mapped[str] = mapped_column(String(40), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[JobStatus] = mapped_column(StatusType(JobStatus, 20), default=JobStatus.QUEUED)
     documents_total: Mapped[int] = mapped_column(Integer, default=0)
     documents_done: Mapped[int] = mapped_column(Integer, default=0)
     chunks_indexed: Mapped[int] = mapped_column(Integer, default=0)
@@ -61,7 +62,9 @@ class IngestItem(Base):
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     text: Mapped[str | None] = mapped_column(Text)  # JSON text records
     content_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[ItemStatus] = mapped_column(
+        StatusType(ItemStatus, 20), default=ItemStatus.PENDING
+    )
     document_id: Mapped[str | None] = mapped_column(String(40))
     document_version: Mapped[int | None] = mapped_column(Integer)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, StatusType, new_id, utcnow
+from kb_service.statuses import MeetingStatus
 
 
 class MeetingSource(Base):
@@ -58,7 +59,7 @@ class Meeting(Base):
     ended_reason: Mapped[str | None] = mapped_column(String(32))
     # The sequence of the `meeting_status: ended` event: later segments are refused.
     ended_sequence: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[MeetingStatus] = mapped_column(StatusType(MeetingStatus, 16))
     participants: Mapped[list[Any]] = mapped_column(default=list)
     segment_count: Mapped[int] = mapped_column(Integer, default=0)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, StatusType, new_id, utcnow
+from kb_service.statuses import DeliveryStatus
 
 
 class Webhook(Base):
@@ -52,7 +53,9 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
     organization_id: Mapped[str] = mapped_column(String(40))
     event_type: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StatusType(DeliveryStatus, 16), default=DeliveryStatus.PENDING
+    )
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     # Retries stop (dead-letter) once an attempt would fall after this moment.

@@ -11,6 +11,7 @@ from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import NotFound
 from kb_service.services.knowledge_bases import load_kb
+from kb_service.statuses import DocumentStatus
 from retrieval.index import PointFilter, VectorIndex
 
 
@@ -19,7 +20,11 @@ def _load_document(
 ) -> Document:
     load_kb(session, organization_id=organization_id, kb_id=kb_id)
     document = session.get(Document, document_id)
-    if document is None or document.knowledge_base_id != kb_id or document.status != "indexed":
+    if (
+        document is None
+        or document.knowledge_base_id != kb_id
+        or document.status != DocumentStatus.INDEXED
+    ):
         raise NotFound.of("document", document_id)
     return document
 
@@ -33,7 +38,7 @@ def list_documents(
         return paginate(
             session,
             select(Document).where(
-                Document.knowledge_base_id == kb_id, Document.status == "indexed"
+                Document.knowledge_base_id == kb_id, Document.status == DocumentStatus.INDEXED
             ),
             created_at=Document.created_at,
             row_id=Document.id,

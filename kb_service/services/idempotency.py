@@ -28,6 +28,7 @@ from kb_service.db.idempotency import IdempotencyRecord
 from kb_service.errors import InvalidInput, PermissionDenied
 from kb_service.services.idempotency_seal import ResponseSeal
 from kb_service.services.keys import Principal
+from kb_service.statuses import IdempotencyState
 
 # An in-flight record this old belonged to a process that died mid-request: take it over.
 STALE_IN_FLIGHT = timedelta(minutes=5)
@@ -120,7 +121,7 @@ def claim(
                 f"This Idempotency-Key was first used by a key with the {record.role} role; "
                 f"its response cannot be replayed to a {principal.role} key."
             )
-        if record.state != "completed":
+        if record.state != IdempotencyState.COMPLETED:
             return InFlight()
         assert record.response_status is not None and record.sealed_response is not None
         opened = seal.open(
@@ -168,7 +169,7 @@ def complete(
             bound_to = seal.bound_to(
                 record.organization_id, record.key_hash, record.request_hash, status
             )
-            record.state = "completed"
+            record.state = IdempotencyState.COMPLETED
             record.response_status = status
             record.sealed_response = seal.seal(
                 record.organization_id, key, bound_to=bound_to, headers=headers, body=body

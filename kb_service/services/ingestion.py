@@ -17,6 +17,7 @@ from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
 from kb_service.services.knowledge_bases import load_kb
+from kb_service.statuses import JobStatus
 from kb_service.strict_json import checked_metadata
 
 MAX_DOCUMENTS_PER_JOB = 1000
@@ -106,7 +107,7 @@ def _add_job(
     job = IngestJob(
         organization_id=organization_id,
         knowledge_base_id=kb.id,
-        status="queued",
+        status=JobStatus.QUEUED,
         documents_total=total,
         created_at=now,
     )

@@ -16,6 +16,7 @@ from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound
+from kb_service.statuses import DocumentStatus
 from kb_service.strict_json import checked_metadata
 from retrieval.index import PointFilter, VectorIndex
 
@@ -47,7 +48,7 @@ def kb_counts(session: Session, kb_ids: Sequence[str]) -> dict[str, tuple[int, i
             func.count(),
             func.coalesce(func.sum(Document.chunk_count), 0),
         )
-        .where(Document.knowledge_base_id.in_(kb_ids), Document.status == "indexed")
+        .where(Document.knowledge_base_id.in_(kb_ids), Document.status == DocumentStatus.INDEXED)
         .group_by(Document.knowledge_base_id)
     ).all()
     counts = {kb_id: (0, 0) for kb_id in kb_ids}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.content import Chunk, Document
 from kb_service.db.meetings import Meeting
+from kb_service.statuses import DocumentStatus
 from retrieval.search import RetrievedChunk
 
 
@@ -59,7 +60,7 @@ def _live_documents(
     live = {
         point: (document_id, title, source)
         for point, document_id, title, source, org_id, status in rows
-        if org_id == organization_id and status == "indexed"
+        if org_id == organization_id and status == DocumentStatus.INDEXED
     }
     result = {}
     for hit in hits:

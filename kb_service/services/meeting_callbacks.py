@@ -51,6 +51,7 @@ from kb_service.services.meetings import (
     meeting_writes,
     merge_participants,
 )
+from kb_service.statuses import MeetingStatus
 
 MAX_CALLBACK_BYTES = 256 * 1024
 SIGNATURE_HEADER = "X-Sasha-Signature"
@@ -230,7 +231,7 @@ def _open_meeting(session: Session, source: MeetingSource, event: _Event, now: d
         title=str(status.get("title") or f"Meeting {event.meetingId}")[:500],
         platform=(str(status["platform"])[:100] if status.get("platform") else None),
         started_at=_moment(event.timestamp) or now,
-        status="live",
+        status=MeetingStatus.LIVE,
         participants=[],
         index_version=1,
         created_at=now,
@@ -262,8 +263,8 @@ def _apply_to_meeting(
         meeting.pending_segments = Meeting.pending_segments + 1  # type: ignore[assignment]
         if meeting.participants is None or payload.speaker not in meeting.participants:
             meeting.participants = merge_participants(meeting.participants or [], payload.speaker)
-        if late and meeting.status in ("indexed", "failed"):
-            meeting.status, meeting.index_attempts, meeting.error = "ended", 0, None
+        if late and meeting.status in (MeetingStatus.INDEXED, MeetingStatus.FAILED):
+            meeting.status, meeting.index_attempts, meeting.error = MeetingStatus.ENDED, 0, None
     elif event.type in ("participant_joined", "participant_left"):
         meeting.participants = merge_participants(meeting.participants or [], payload.name)
     elif event.type == "meeting_status":
@@ -272,7 +273,7 @@ def _apply_to_meeting(
         if payload.platform:
             meeting.platform = payload.platform
         if payload.status in END_STATUSES and not late:
-            meeting.status = "ended"
+            meeting.status = MeetingStatus.ENDED
             meeting.ended_at = _moment(event.timestamp) or now
             meeting.ended_reason = payload.status
             meeting.ended_sequence = event.sequence

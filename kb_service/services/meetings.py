@@ -33,6 +33,7 @@ from kb_service.db.meetings import Meeting, MeetingSegment, MeetingSource
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound, PayloadTooLarge
 from kb_service.services.projects import load_project
+from kb_service.statuses import MeetingStatus
 
 MAX_SEGMENT_CHARS = 20_000
 MAX_IMPORT_SEGMENTS = 50_000
@@ -131,7 +132,7 @@ def import_meeting(
             started_at=started_at,
             ended_at=now,
             ended_reason="imported",
-            status="ended",
+            status=MeetingStatus.ENDED,
             participants=merge_participants(participants, *(s.speaker for s in clean)),
             segment_count=len(clean),
             pending_segments=len(clean),
@@ -200,7 +201,7 @@ class MeetingTranscript:
     """A meeting's status and its extracted text with every segment's span."""
 
     meeting_id: str
-    status: str
+    status: MeetingStatus
     transcript: Transcript
 
 

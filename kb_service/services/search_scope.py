@@ -21,6 +21,7 @@ from kb_service.db.content import Document, KnowledgeBase, Project
 from kb_service.db.meetings import Meeting
 from kb_service.errors import NotFound
 from kb_service.services.knowledge_bases import load_kb
+from kb_service.statuses import DocumentStatus
 from retrieval.index import FieldMatch
 from retrieval.search import ChunkScope
 
@@ -136,7 +137,7 @@ def _documents_with_metadata(
     """Live documents whose metadata matches every condition (equality or `in`)."""
     conditions = {k: (v["in"] if isinstance(v, dict) else [v]) for k, v in wanted.items()}
     query = select(Document.id, Document.metadata_).where(
-        Document.organization_id == organization_id, Document.status == "indexed"
+        Document.organization_id == organization_id, Document.status == DocumentStatus.INDEXED
     )
     if kb_ids is not None:
         query = query.where(Document.knowledge_base_id.in_(kb_ids))

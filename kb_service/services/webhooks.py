@@ -14,6 +14,7 @@ from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.pagination import Page, paginate
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 from kb_service.errors import Conflict, InvalidInput, NotFound
+from kb_service.statuses import DeliveryStatus
 from kb_service.webhooks.signing import new_secret
 from kb_service.webhooks.urls import check_url
 
@@ -168,9 +169,9 @@ def retry_delivery(
             raise NotFound.of("delivery", delivery_id)
         if hook.disabled_at is not None:
             raise Conflict(f"The webhook is disabled ({hook.disabled_reason}); create a new one.")
-        if delivery.status == "delivering":
+        if delivery.status == DeliveryStatus.DELIVERING:
             raise Conflict("The delivery is being attempted right now.")
-        delivery.status = "pending"
+        delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = utcnow()
         wake_after_commit(session, Wake.WEBHOOKS)
         session.flush()

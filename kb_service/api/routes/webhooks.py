@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -11,6 +11,7 @@ from kb_service.api.envelope import Envelope, ListEnvelope, ok, page
 from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from kb_service.services import webhooks as service
+from kb_service.statuses import DeliveryStatus
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=StrictJsonRoute)
 
@@ -61,7 +62,7 @@ def list_deliveries(
     webhook_id: str,
     principal: Admin,
     db: DB,
-    status: Literal["pending", "delivering", "succeeded", "dead"] | None = None,
+    status: DeliveryStatus | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kb_service.db.content import Chunk, Document
+from kb_service.statuses import DocumentStatus
 
 
 class DocumentOut(BaseModel):
@@ -20,7 +21,7 @@ class DocumentOut(BaseModel):
     external_id: str | None
     content_hash: str
     version: int
-    status: str
+    status: DocumentStatus
     chunk_count: int
     char_count: int
     metadata: dict[str, Any]

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from kb_service.services.ingestion import IngestJobWithItems, TextRecord, item_view
+from kb_service.statuses import ItemStatus, JobStatus
 
 
 class TextDocumentIn(BaseModel):
@@ -47,7 +48,7 @@ class JobDocument(BaseModel):
     filename: str | None
     title: str | None
     external_id: str | None
-    status: str
+    status: ItemStatus
     document_id: str | None
     version: int | None
     chunk_count: int
@@ -57,7 +58,7 @@ class JobDocument(BaseModel):
 class IngestJobOut(BaseModel):
     id: str
     knowledge_base_id: str
-    status: str
+    status: JobStatus
     progress: JobProgress
     documents: list[JobDocument]
     error: str | None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb_service.db.meetings import Meeting, MeetingSource
 from kb_service.services import meetings as service
 from kb_service.services.meetings import MAX_SEGMENT_CHARS, MeetingTranscript, meeting_view
+from kb_service.statuses import MeetingStatus
 
 
 class SegmentIn(BaseModel):
@@ -43,7 +44,7 @@ class MeetingOut(BaseModel):
     source_id: str | None
     external_id: str | None
     platform: str | None
-    status: str
+    status: MeetingStatus
     started_at: datetime | None
     ended_at: datetime | None
     segment_count: int
@@ -70,7 +71,7 @@ class TranscriptSegmentOut(BaseModel):
 
 class TranscriptOut(BaseModel):
     meeting_id: str
-    status: str
+    status: MeetingStatus
     text: str = Field(description="the extracted text citation offsets index into")
     segments: list[TranscriptSegmentOut]
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb_service.db.webhooks import DeliveryAttempt, Webhook
 from kb_service.services.webhooks import DeliveryWithAttempts
+from kb_service.statuses import DeliveryStatus
 
 
 class WebhookIn(BaseModel):
@@ -74,7 +75,7 @@ class DeliveryOut(BaseModel):
     webhook_id: str
     event_id: str
     event_type: str
-    status: Literal["pending", "delivering", "succeeded", "dead"]
+    status: DeliveryStatus
     attempt_count: int
     next_attempt_at: datetime | None
     last_status_code: int | None

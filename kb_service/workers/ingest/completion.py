@@ -21,7 +21,13 @@ from kb_service.db.content import Chunk, Document
 from kb_service.db.events import record_event
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.services.ingestion import item_view
-from kb_service.workers.ingest.targets import Target, commit_version, release_version
+from kb_service.statuses import ItemStatus, JobStatus
+from kb_service.workers.ingest.targets import (
+    Target,
+    VersionOutcome,
+    commit_version,
+    release_version,
+)
 from retrieval.indexing import chunk_id, point_id
 
 
@@ -33,14 +39,15 @@ def record_version(
     outcome = commit_version(session, target, item.content_hash)
     job.documents_done = IngestJob.documents_done + 1  # type: ignore[assignment]
     item.content = None
-    if outcome == "gone":
-        item.status = "failed"
+    if outcome == VersionOutcome.GONE:
+        item.status = ItemStatus.FAILED
         item.error = "The document was deleted while this version was being ingested."
         return False
-    if outcome != "live":
-        # "unchanged": a concurrent upload committed the same content first;
-        # "superseded": a newer version of the document is already live.
-        item.status = "unchanged" if outcome == "unchanged" else "superseded"
+    if outcome != VersionOutcome.LIVE:
+        # unchanged: a concurrent upload committed the same content first;
+        # superseded: a newer version of the document is already live.
+        unchanged = outcome == VersionOutcome.UNCHANGED
+        item.status = ItemStatus.UNCHANGED if unchanged else ItemStatus.SUPERSEDED
         return False
     document = session.get(Document, target.document_id, populate_existing=True)
     assert document is not None
@@ -78,7 +85,7 @@ def record_version(
                 created_at=now + timedelta(microseconds=draft.ordinal),
             )
         )
-    item.status = "indexed"
+    item.status = ItemStatus.INDEXED
     item.chunk_count = len(chunks)
     job.chunks_indexed = IngestJob.chunks_indexed + len(chunks)  # type: ignore[assignment]
     return True
@@ -88,7 +95,7 @@ def record_failure(
     session: Session, job: IngestJob, item: IngestItem, target: Target, error: str | None
 ) -> None:
     """The item failed with `error`; a document it alone reserved goes again."""
-    item.status = "failed"
+    item.status = ItemStatus.FAILED
     item.error = error
     item.content = None
     if release_version(session, target.document_id):
@@ -100,10 +107,12 @@ def record_failure(
 def fail_remaining(session: Session, job: IngestJob, reason: str) -> None:
     """Fail every item of the job still pending, for `reason` (also the job's error)."""
     items = session.scalars(
-        select(IngestItem).where(IngestItem.job_id == job.id, IngestItem.status == "pending")
+        select(IngestItem).where(
+            IngestItem.job_id == job.id, IngestItem.status == ItemStatus.PENDING
+        )
     ).all()
     for item in items:
-        item.status, item.error, item.content = "failed", reason, None
+        item.status, item.error, item.content = ItemStatus.FAILED, reason, None
         if item.document_id is not None and item.document_version is not None:
             release_version(session, item.document_id)
         job.documents_done += 1
@@ -115,14 +124,14 @@ def finish_job(session: Session, job: IngestJob) -> None:
     items = session.scalars(
         select(IngestItem).where(IngestItem.job_id == job.id).order_by(IngestItem.position)
     ).all()
-    failed = sum(1 for i in items if i.status == "failed")
+    failed = sum(1 for i in items if i.status == ItemStatus.FAILED)
     if failed == 0:
-        job.status = "completed"
+        job.status = JobStatus.COMPLETED
     elif failed == len(items):
-        job.status = "failed"
+        job.status = JobStatus.FAILED
         job.error = job.error or "No document of this job could be ingested."
     else:
-        job.status = "partially_failed"
+        job.status = JobStatus.PARTIALLY_FAILED
     job.finished_at = utcnow()
     job.lease_owner = None
     job.lease_expires_at = None
@@ -131,7 +140,7 @@ def finish_job(session: Session, job: IngestJob) -> None:
     record_event(
         session,
         organization_id=job.organization_id,
-        type="kb.ingest.failed" if job.status == "failed" else "kb.ingest.completed",
+        type="kb.ingest.failed" if job.status == JobStatus.FAILED else "kb.ingest.completed",
         data={
             "job_id": job.id,
             "knowledge_base_id": job.knowledge_base_id,

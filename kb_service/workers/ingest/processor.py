@@ -38,6 +38,7 @@ from kb_service.db.base import utcnow
 from kb_service.db.content import Document, KnowledgeBase
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.statuses import ItemStatus
 from kb_service.workers.ingest.completion import (
     fail_remaining,
     finish_job,
@@ -105,7 +106,7 @@ class JobProcessor:
             }
             pending = session.scalars(
                 select(IngestItem.id)
-                .where(IngestItem.job_id == job_id, IngestItem.status == "pending")
+                .where(IngestItem.job_id == job_id, IngestItem.status == ItemStatus.PENDING)
                 .order_by(IngestItem.position)
             ).all()
         self._sweep_stale_versions(job_id)
@@ -211,7 +212,7 @@ class JobProcessor:
             rows = session.execute(
                 select(Document.id, Document.version)
                 .join(IngestItem, IngestItem.document_id == Document.id)
-                .where(IngestItem.job_id == job_id, IngestItem.status == "indexed")
+                .where(IngestItem.job_id == job_id, IngestItem.status == ItemStatus.INDEXED)
             ).all()
         for document_id, version in rows:
             self.index.delete(_older_versions(document_id, version))

@@ -17,14 +17,16 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
+from kb_service.statuses import JobStatus
 
 MAX_ATTEMPTS = 5
 
-_CLAIMABLE = "(status = 'queued' OR (status = 'running' AND lease_expires_at < :now))"
+_QUEUED, _RUNNING = JobStatus.QUEUED.value, JobStatus.RUNNING.value
+_CLAIMABLE = f"(status = '{_QUEUED}' OR (status = '{_RUNNING}' AND lease_expires_at < :now))"
 _CANDIDATE = f"SELECT id FROM ingest_jobs WHERE {_CLAIMABLE} ORDER BY created_at, id LIMIT 1"
-_TAKE = """
+_TAKE = f"""
     UPDATE ingest_jobs
-    SET status = 'running', lease_owner = :worker, lease_expires_at = :expires,
+    SET status = '{_RUNNING}', lease_owner = :worker, lease_expires_at = :expires,
         attempts = attempts + 1, started_at = COALESCE(started_at, :now)
 """
 
@@ -80,7 +82,7 @@ class JobQueue:
         result = session.execute(
             text(
                 "UPDATE ingest_jobs SET lease_expires_at = :expires "
-                "WHERE id = :id AND lease_owner = :worker AND status = 'running'"
+                f"WHERE id = :id AND lease_owner = :worker AND status = '{_RUNNING}'"
             ),
             {"expires": _naive(utcnow() + self.lease), "id": job_id, "worker": worker_id},
         )

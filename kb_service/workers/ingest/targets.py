@@ -21,6 +21,7 @@ live one; a reservation that fails or loses is released (`release_version`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -31,6 +32,16 @@ from sqlalchemy.orm import Session
 from kb_service.db.base import new_id, utcnow
 from kb_service.db.content import Document
 from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.statuses import DocumentStatus, ItemStatus
+
+
+class VersionOutcome(StrEnum):
+    """What committing a reserved version did (`commit_version`)."""
+
+    LIVE = "live"  # it is the document's live version now
+    UNCHANGED = "unchanged"  # the live version already has this content
+    SUPERSEDED = "superseded"  # a newer version is live
+    GONE = "gone"  # the document was deleted
 
 
 @dataclass
@@ -63,7 +74,7 @@ def resolve_target(session: Session, item_id: str) -> Target | None:
         select(Document).where(
             Document.knowledge_base_id == kb_id,
             Document.content_hash == item.content_hash,
-            Document.status == "indexed",
+            Document.status == DocumentStatus.INDEXED,
         )
     ).first()
     twin = (
@@ -74,13 +85,13 @@ def resolve_target(session: Session, item_id: str) -> Target | None:
                 IngestItem.job_id == item.job_id,
                 IngestItem.position < item.position,
                 IngestItem.content_hash == item.content_hash,
-                IngestItem.status != "failed",
+                IngestItem.status != ItemStatus.FAILED,
                 IngestItem.document_id.is_not(None),
             )
         ).first()
     )
     if same_content is not None or twin is not None:
-        item.status, item.content = "unchanged", None
+        item.status, item.content = ItemStatus.UNCHANGED, None
         if same_content is not None:
             item.document_id, item.document_version = same_content.id, same_content.version
         elif twin is not None:
@@ -112,7 +123,7 @@ def _reserve(session: Session, item: IngestItem, job: IngestJob) -> tuple[str, i
         "version": 0,
         "latest_version": 1,
         "pending_versions": 1,
-        "status": "pending",
+        "status": DocumentStatus.PENDING,
         "chunk_count": 0,
         "char_count": 0,
         "text": "",
@@ -142,11 +153,10 @@ def _reserve(session: Session, item: IngestItem, job: IngestJob) -> tuple[str, i
     return str(document_id), int(version)
 
 
-def commit_version(session: Session, target: Target, content_hash: str) -> str:
+def commit_version(session: Session, target: Target, content_hash: str) -> VersionOutcome:
     """Make the target version live if it is newer than the live one.
 
-    Returns "live", "unchanged" (the live version already has this content),
-    "superseded" (a newer version is live) or "gone" (the document was deleted).
+    Returns the `VersionOutcome`.
     The conditional UPDATE is the transaction's first write on the document row, so
     concurrent commits of one document serialise on it (row lock on PostgreSQL, the
     writer lock on SQLite) and each sees the other's result.
@@ -156,23 +166,26 @@ def commit_version(session: Session, target: Target, content_hash: str) -> str:
         .where(
             Document.id == target.document_id,
             Document.version < target.version,
-            ~((Document.status == "indexed") & (Document.content_hash == content_hash)),
+            ~(
+                (Document.status == DocumentStatus.INDEXED)
+                & (Document.content_hash == content_hash)
+            ),
         )
         .values(
             version=target.version,
-            status="indexed",
+            status=DocumentStatus.INDEXED,
             pending_versions=Document.pending_versions - 1,
         )
     ).rowcount  # type: ignore[attr-defined]
     if won:
-        return "live"
+        return VersionOutcome.LIVE
     document = session.get(Document, target.document_id, populate_existing=True)
     if document is None:
-        return "gone"
+        return VersionOutcome.GONE
     release_version(session, target.document_id)
-    if document.status == "indexed" and document.content_hash == content_hash:
-        return "unchanged"
-    return "superseded"
+    if document.status == DocumentStatus.INDEXED and document.content_hash == content_hash:
+        return VersionOutcome.UNCHANGED
+    return VersionOutcome.SUPERSEDED
 
 
 def release_version(session: Session, document_id: str) -> bool:
@@ -188,7 +201,7 @@ def release_version(session: Session, document_id: str) -> bool:
     gone = session.execute(
         delete(Document).where(
             Document.id == document_id,
-            Document.status == "pending",
+            Document.status == DocumentStatus.PENDING,
             Document.pending_versions <= 0,
         )
     ).rowcount  # type: ignore[attr-defined]

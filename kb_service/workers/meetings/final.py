@@ -20,6 +20,7 @@ from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.meetings import Meeting
 from kb_service.services.meetings import load_segments, meeting_writes
+from kb_service.statuses import MeetingStatus
 from kb_service.workers.meetings import leases
 from kb_service.workers.meetings.points import chunk_origin, embed, final_chunks, meeting_points
 from retrieval.index import PointFilter, VectorIndex
@@ -61,7 +62,7 @@ class FinalIndexer:
         with self.db.session() as session:
             meeting = session.get(Meeting, meeting_id)
             assert meeting is not None
-            if meeting.status != "ended":  # only stale points to sweep
+            if meeting.status != MeetingStatus.ENDED:  # only stale points to sweep
                 version = meeting.index_version
                 sweep_only = True
             else:
@@ -85,12 +86,12 @@ class FinalIndexer:
             held = leases.held(session, self.db, meeting_id, owner)
             if held is None:
                 return
-            if held.status != "ended" or held.segment_count != len(segments):
+            if held.status != MeetingStatus.ENDED or held.segment_count != len(segments):
                 leases.release(held)  # a late segment arrived: index again
                 return
             leases.store_offsets(session, meeting_id, transcript.spans)
             held.index_version = version
-            held.status = "indexed"
+            held.status = MeetingStatus.INDEXED
             held.chunk_count = len(chunks)
             held.transcript_chars = len(transcript.text)
             held.indexed_at = utcnow()

@@ -19,11 +19,12 @@ from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.meetings import Meeting, MeetingSegment
 from kb_service.services.meetings import meeting_writes
+from kb_service.statuses import MeetingStatus
 
 MAX_ATTEMPTS = 5
 WORK = {
-    "live": "status = 'live' AND pending_segments > 0",
-    "final": "(status = 'ended' OR stale_points = :yes)",
+    "live": f"status = '{MeetingStatus.LIVE.value}' AND pending_segments > 0",
+    "final": f"(status = '{MeetingStatus.ENDED.value}' OR stale_points = :yes)",
 }
 
 
@@ -86,8 +87,12 @@ def record_failure(db: Database, meeting_id: str, exc: Exception, *, final: bool
         meeting.index_attempts += 1
         backoff = timedelta(seconds=min(300.0, 2.0**meeting.index_attempts))
         meeting.lease_owner, meeting.lease_expires_at = None, utcnow() + backoff
-        if final and meeting.index_attempts >= MAX_ATTEMPTS and meeting.status == "ended":
-            meeting.status = "failed"
+        if (
+            final
+            and meeting.index_attempts >= MAX_ATTEMPTS
+            and meeting.status == MeetingStatus.ENDED
+        ):
+            meeting.status = MeetingStatus.FAILED
             meeting.error = (
                 f"Indexing failed {MAX_ATTEMPTS} times ({type(exc).__name__}); "
                 "a late segment of the meeting retries it."

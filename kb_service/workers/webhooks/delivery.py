@@ -26,6 +26,7 @@ from sqlalchemy import update
 from kb_service.db.database import Database
 from kb_service.db.events import Event
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
+from kb_service.statuses import DeliveryStatus
 from kb_service.webhooks.signing import signed_headers
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
 from kb_service.workers.webhooks.schedule import next_attempt
@@ -212,7 +213,11 @@ def _record(
 ) -> str | None:
     with db.session() as session:
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=not db.is_sqlite)
-        if delivery is None or delivery.lease_owner != owner or delivery.status != "delivering":
+        if (
+            delivery is None
+            or delivery.lease_owner != owner
+            or delivery.status != DeliveryStatus.DELIVERING
+        ):
             return None  # deleted meanwhile, or our lease was taken over
         values: dict[str, object] = {
             "attempt_count": request.attempt,
@@ -222,9 +227,11 @@ def _record(
             "lease_expires_at": None,
         }
         if outcome.ok:
-            values.update(status="succeeded", delivered_at=finished, next_attempt_at=None)
+            values.update(
+                status=DeliveryStatus.SUCCEEDED, delivered_at=finished, next_attempt_at=None
+            )
         elif outcome.status_code == 410 or request.disabled:
-            values.update(status="dead", next_attempt_at=None)
+            values.update(status=DeliveryStatus.DEAD, next_attempt_at=None)
             if outcome.status_code == 410:
                 values["last_error"] = "HTTP 410 Gone: the webhook has been disabled"
                 session.execute(
@@ -236,7 +243,9 @@ def _record(
             when = next_attempt(
                 attempt=request.attempt, now=finished, retry_until=delivery.retry_until, rng=rng
             )
-            values.update(status="pending" if when else "dead", next_attempt_at=when)
+            values.update(
+                status=DeliveryStatus.PENDING if when else DeliveryStatus.DEAD, next_attempt_at=when
+            )
         for name, value in values.items():
             setattr(delivery, name, value)
         session.add(

@@ -35,6 +35,7 @@ from sqlalchemy import and_, func, or_, select, update
 from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.webhooks import WebhookDelivery
+from kb_service.statuses import DeliveryStatus
 from kb_service.workers.base import Lane, PollingWorker
 from kb_service.workers.webhooks.delivery import USER_AGENT, attempt_delivery
 from kb_service.workers.webhooks.outbox import fan_out
@@ -125,8 +126,14 @@ class WebhookDispatcher(PollingWorker):
     def _claim(self, limit: int) -> list[str]:
         now = self.clock()
         due = or_(
-            and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
-            and_(WebhookDelivery.status == "delivering", WebhookDelivery.lease_expires_at < now),
+            and_(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            ),
+            and_(
+                WebhookDelivery.status == DeliveryStatus.DELIVERING,
+                WebhookDelivery.lease_expires_at < now,
+            ),
         )
         with self.db.session() as session:
             busy: Counter[str] = Counter(
@@ -134,7 +141,7 @@ class WebhookDispatcher(PollingWorker):
                     session.execute(
                         select(WebhookDelivery.webhook_id, func.count())
                         .where(
-                            WebhookDelivery.status == "delivering",
+                            WebhookDelivery.status == DeliveryStatus.DELIVERING,
                             WebhookDelivery.lease_expires_at >= now,
                         )
                         .group_by(WebhookDelivery.webhook_id)
@@ -167,7 +174,7 @@ class WebhookDispatcher(PollingWorker):
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id.in_(chosen), due)
                 .values(
-                    status="delivering",
+                    status=DeliveryStatus.DELIVERING,
                     lease_owner=self.owner,
                     lease_expires_at=now + self.lease,
                 )

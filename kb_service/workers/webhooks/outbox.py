@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.events import Event
 from kb_service.db.webhooks import Webhook, WebhookDelivery
+from kb_service.statuses import DeliveryStatus
 from kb_service.workers.webhooks.schedule import RETRY_WINDOW
 
 BATCH = 200
@@ -57,7 +58,7 @@ def fan_out(session: Session, *, now: datetime, is_sqlite: bool, limit: int = BA
                         event_id=row.id,
                         organization_id=row.organization_id,
                         event_type=row.type,
-                        status="pending",
+                        status=DeliveryStatus.PENDING,
                         next_attempt_at=now,
                         retry_until=now + RETRY_WINDOW,
                         created_at=now,
