@@ -132,7 +132,7 @@ def test_the_server_secret_is_generated_once_into_a_private_file(tmp_path: Path)
     assert path.read_bytes().strip() == first
     given = make_settings(tmp_path / "other", secret_key="k" * 40)
     assert server_secret(given) == b"k" * 40
-    assert not (given.data_dir / SECRET_FILE).exists()
+    assert not (given.storage.data_dir / SECRET_FILE).exists()
 
 
 def test_a_short_secret_key_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
