@@ -17,7 +17,7 @@ JOB_SIZE = 1000
 
 def warm_runtime(data_dir: Path) -> Runtime:
     """The embedded runtime on `data_dir`, with parsers and model loaded before timing."""
-    runtime = Runtime.build(Settings(data_dir=data_dir))
+    runtime = Runtime.build(Settings.from_env(data_dir=data_dir))
     runtime.pipeline.warm_up()
     runtime.embedder.embed_documents(["warm up the model"] * 8)
     return runtime

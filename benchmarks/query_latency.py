@@ -59,7 +59,7 @@ def build(data_dir: Path, target: int, widths: tuple[int, ...] = (3, 2, 1)) -> N
     from retrieval.index import IndexPoint
     from retrieval.indexing import ChunkOrigin, EmbeddedChunks, build_points
 
-    runtime = Runtime.build(Settings(data_dir=data_dir, in_process_workers=0))
+    runtime = Runtime.build(Settings.from_env(data_dir=data_dir, in_process_workers=0))
     docs = [json.loads(line) for line in (SCIFACT / "corpus.jsonl").open()]
     texts = {d["_id"]: f"{d['title']}\n\n{d['text']}" for d in docs}
     spans: list[tuple[str, int, int]] = []

@@ -52,9 +52,7 @@ OFF_TOPIC = [
 
 
 def _runtime(data_dir: Path) -> tuple[Runtime, str, str]:
-    settings = load_settings().model_copy(
-        update={"data_dir": data_dir, "database_url": None, "qdrant_url": None}
-    )
+    settings = load_settings().replace(data_dir=data_dir, database_url=None, qdrant_url=None)
     runtime = Runtime.build(settings)
     org_id, kb_id, populated = open_kb(runtime, SCIFACT.name)
     if not populated:
@@ -139,7 +137,7 @@ def mmr(data_dir: Path) -> None:
             ).all()
         }
         for lambda_ in (None, 0.9, 0.7, 0.5):
-            settings = runtime.settings.model_copy(update={"mmr_lambda": lambda_ or 0.7})
+            settings = runtime.settings.replace(mmr_lambda=lambda_ or 0.7)
             engine = build_query_engine(
                 settings,
                 embedder=runtime.embedder,
@@ -201,7 +199,7 @@ def calibrate(data_dir: Path) -> None:
     print(
         f"off-topic questions:        max {off_topic[-1]:.3f}, p50 {statistics.median(off_topic):.3f}"
     )
-    threshold = runtime.settings.answer_min_similarity
+    threshold = runtime.settings.retrieval.answer_min_similarity
     missed = sum(s < threshold for s in answerable)
     print(
         f"threshold {threshold}: answerable refused {missed}/{len(answerable)}, "

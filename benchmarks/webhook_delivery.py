@@ -83,7 +83,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/hook"
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
+        settings = Settings.from_env(
             data_dir=Path(tmp), database_url=args.database_url, webhook_allow_private=True
         )
         runtime = Runtime.build(settings)
@@ -144,8 +144,8 @@ def main() -> None:
                     "p95": round(percentile(delays, 95), 1),
                     "max": round(max(delays), 1),
                 },
-                "poll_seconds": settings.webhook_poll_seconds,
-                "concurrency": settings.webhook_concurrency,
+                "poll_seconds": settings.webhooks.poll_seconds,
+                "concurrency": settings.webhooks.concurrency,
             },
             indent=2,
         )

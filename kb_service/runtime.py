@@ -34,13 +34,13 @@ log = logging.getLogger(__name__)
 
 def build_index(settings: Settings, dimension: int) -> VectorIndex:
     """Qdrant server when `KB_QDRANT_URL` is set, else the embedded Qdrant Edge shard."""
-    if settings.qdrant_url:
+    if settings.storage.qdrant_url:
         from retrieval.index.server import QdrantServerIndex
 
         return QdrantServerIndex.connect(
-            url=settings.qdrant_url,
-            api_key=settings.qdrant_api_key,
-            collection=settings.qdrant_collection,
+            url=settings.storage.qdrant_url,
+            api_key=settings.storage.qdrant_api_key,
+            collection=settings.storage.qdrant_collection,
             dimension=dimension,
         )
     from retrieval.index.edge import EdgeVectorIndex
@@ -79,7 +79,7 @@ class Runtime:
         if migrate:
             db.migrate()
         embedder = embedder or load_embedder(
-            settings.embedding_model, settings.embedding_batch_size
+            settings.embedding.model, settings.embedding.batch_size
         )
         index = index or build_index(settings, embedder.dimension)
         if index.dimension != embedder.dimension:
@@ -92,7 +92,7 @@ class Runtime:
         sparse_encoder = SparseEncoder()
         chunk_embedder = ChunkEmbedder(embedder=embedder, sparse_encoder=sparse_encoder)
         pipeline = IngestPipeline(window=chunk_embedder.window)
-        queue = JobQueue(db, settings.job_lease_seconds)
+        queue = JobQueue(db, settings.ingest.job_lease_seconds)
         processor = JobProcessor(
             db=db, queue=queue, pipeline=pipeline, chunk_embedder=chunk_embedder, index=index
         )
@@ -117,12 +117,12 @@ class Runtime:
         return runtime
 
     def start_workers(self, count: int | None = None) -> WorkerPool:
-        count = self.settings.in_process_workers if count is None else count
+        count = self.settings.ingest.in_process_workers if count is None else count
         self.workers = WorkerPool(
             queue=self.queue,
             processor=self.processor,
             count=count,
-            poll_seconds=self.settings.worker_poll_seconds,
+            poll_seconds=self.settings.ingest.worker_poll_seconds,
         )
         self.workers.start()
         return self.workers
@@ -132,10 +132,10 @@ class Runtime:
         settings = self.settings
         self.dispatcher = WebhookDispatcher(
             self.db,
-            timeout=settings.webhook_timeout_seconds,
-            concurrency=settings.webhook_concurrency,
-            poll_seconds=settings.webhook_poll_seconds,
-            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhooks.timeout_seconds,
+            concurrency=settings.webhooks.concurrency,
+            poll_seconds=settings.webhooks.poll_seconds,
+            allow_private=settings.webhooks.allow_private,
         )
         self.dispatcher.start()
         return self.dispatcher
@@ -147,9 +147,9 @@ class Runtime:
             chunker=self.pipeline.transcript_chunker(),
             chunk_embedder=self.chunk_embedder,
             index=self.index,
-            poll_seconds=self.settings.meeting_poll_seconds,
-            lease_seconds=self.settings.meeting_lease_seconds,
-            live_embed_max_rate=self.settings.meeting_live_embed_max_rate,
+            poll_seconds=self.settings.meetings.poll_seconds,
+            lease_seconds=self.settings.meetings.lease_seconds,
+            live_embed_max_rate=self.settings.meetings.live_embed_max_rate,
         )
         self.meeting_indexer.start()
         return self.meeting_indexer

@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 
 def server_secret(settings: Settings) -> bytes:
     """`KB_SECRET_KEY`, else the secret in `KB_DATA_DIR/secret_key` (created on first use)."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    path = settings.data_dir / SECRET_FILE
+    if settings.api.secret_key is not None:
+        return settings.api.secret_key.get_secret_value().encode()
+    path = settings.storage.data_dir / SECRET_FILE
     if not path.exists():
         _create(path)
-        if settings.database_url and not settings.database_url.startswith("sqlite"):
+        if settings.storage.database_url and not settings.storage.database_url.startswith("sqlite"):
             log.warning(
                 "KB_SECRET_KEY is unset: generated %s. Replicas sharing this PostgreSQL "
                 "database must all be given one KB_SECRET_KEY.",

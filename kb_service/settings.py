@@ -1,86 +1,51 @@
-"""Service configuration: every setting is a `KB_*` environment variable."""
+"""Service configuration: every setting is a `KB_*` environment variable, grouped by concern.
+
+`Settings` holds one model per concern (`storage`, `embedding`, `ingest`, `retrieval`,
+`llm`, `api`, `webhooks`, `meetings`). A group's fields are read from the variables
+named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
+`KB_WEBHOOK_TIMEOUT_SECONDS`, `ingest.job_lease_seconds` is `KB_JOB_LEASE_SECONDS`.
+Code that sets some values itself names them flat (the variable without `KB_`, lower
+case): `Settings.from_env(data_dir=..., in_process_workers=0)`, `settings.replace(...)`.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class ConfigurationError(Exception):
     """A setting is missing or invalid; the message names the variable and why."""
 
 
-class Settings(BaseSettings):
-    """All `KB_*` settings, validated at start-up."""
+class Group(BaseModel):
+    """One concern's settings; `env_prefix` + field name (upper case) is its variable."""
 
-    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+    model_config = ConfigDict(extra="forbid")
+    env_prefix: ClassVar[str] = "KB_"
 
-    data_dir: Path = Field(default=Path("./.kb-data"))
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        return (cls.env_prefix + field).upper()
+
+
+class StorageSettings(Group):
+    data_dir: Path = Path("./.kb-data")
     database_url: str | None = None
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     qdrant_collection: str = "kb_chunks"
-    embedding_model: str | None = None
-    # 16 encodes as fast as 64 on CPU and keeps the attention activations (and so the
-    # peak RSS of serve) small; see benchmarks/serve_memory.py.
-    embedding_batch_size: int = Field(default=16, ge=1, le=4096)
-    max_upload_mb: float = Field(default=50.0, gt=0)
-    in_process_workers: int = Field(default=1, ge=0, le=64)
-    job_lease_seconds: float = Field(default=60.0, gt=1)
-    worker_poll_seconds: float = Field(default=0.5, gt=0)
-    webhook_allow_private: bool = False
-    metrics_enabled: bool = True
-    # -- retrieval and answers --
-    # RRF fusion of the dense and BM25 candidate lists; defaults tuned on SciFact
-    # (see retrieval/search.py and benchmarks/scifact_eval.py).
-    rrf_k: int = Field(default=10, ge=1, le=1000)
-    rrf_dense_weight: float = Field(default=1.0, ge=0)
-    rrf_sparse_weight: float = Field(default=1.0, ge=0)
-    prefetch_limit: int = Field(default=100, ge=10, le=2000)
-    mmr_lambda: float = Field(default=0.7, ge=0, le=1)
-    # Below this query-chunk cosine similarity the answer says "nothing found".
-    answer_min_similarity: float = Field(default=0.25, ge=-1, le=1)
-    # Optional generative answerer (OpenAI-compatible chat completions).
-    llm_base_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: str | None = None
-    llm_timeout_seconds: float = Field(default=30.0, gt=0)
-    # -- end retrieval --
-    # -- API contract and webhooks --
-    # Token bucket per API key, in-process (see kb_service/api/ratelimit.py).
-    rate_limit_enabled: bool = True
-    rate_limit_per_second: float = Field(default=50.0, gt=0)
-    rate_limit_burst: int = Field(default=100, ge=1)
-    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
-    # An in-flight duplicate waits this long for the first request, then gets 409.
-    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
-    # Seals stored idempotent responses (kb_service/secret_key.py); unset: generated once
-    # into KB_DATA_DIR. Replicas sharing one PostgreSQL database must share it.
-    secret_key: SecretStr | None = None
-    webhook_dispatcher_enabled: bool = True
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    webhook_concurrency: int = Field(default=16, ge=1, le=256)
-    webhook_poll_seconds: float = Field(default=0.2, gt=0)
-    # -- end API contract --
-    # -- meetings --
-    meeting_indexer_enabled: bool = True
-    meeting_poll_seconds: float = Field(default=0.2, gt=0)
-    meeting_lease_seconds: float = Field(default=60.0, gt=1)
-    # Live segments are embedded on arrival while they arrive at most this fast
-    # (segments/s over the last 10 s); faster, they are written lexically only.
-    meeting_live_embed_max_rate: float = Field(default=5.0, ge=0)
-    # A callback whose `timestamp` is further than this from the server clock is refused
-    # (401) as a possible replay; 0 disables the check.
-    meeting_callback_tolerance_seconds: float = Field(default=300.0, ge=0)
-    # Public base URL of the API (e.g. https://kb.example.com) for meeting sources'
-    # callback_url; default: the URL the request came in on.
-    public_url: str | None = None
-    # -- end meetings --
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
 
     @field_validator("database_url")
     @classmethod
@@ -91,6 +56,78 @@ class Settings(BaseSettings):
                 f"(got a URL with scheme {value.split(':', 1)[0]!r})"
             )
         return value
+
+
+class EmbeddingSettings(Group):
+    env_prefix = "KB_EMBEDDING_"
+
+    model: str | None = None
+    # 16 encodes as fast as 64 on CPU and keeps the attention activations (and so the
+    # peak RSS of serve) small; see benchmarks/serve_memory.py.
+    batch_size: int = Field(default=16, ge=1, le=4096)
+
+
+class IngestSettings(Group):
+    max_upload_mb: float = Field(default=50.0, gt=0)
+    in_process_workers: int = Field(default=1, ge=0, le=64)
+    job_lease_seconds: float = Field(default=60.0, gt=1)
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+class RetrievalSettings(Group):
+    # RRF fusion of the dense and BM25 candidate lists; defaults tuned on SciFact
+    # (see retrieval/search.py and benchmarks/scifact_eval.py).
+    rrf_k: int = Field(default=10, ge=1, le=1000)
+    rrf_dense_weight: float = Field(default=1.0, ge=0)
+    rrf_sparse_weight: float = Field(default=1.0, ge=0)
+    prefetch_limit: int = Field(default=100, ge=10, le=2000)
+    mmr_lambda: float = Field(default=0.7, ge=0, le=1)
+    # Below this query-chunk cosine similarity the answer says "nothing found".
+    answer_min_similarity: float = Field(default=0.25, ge=-1, le=1)
+
+
+class LLMSettings(Group):
+    """The optional generative answerer (an OpenAI-compatible chat-completions endpoint)."""
+
+    env_prefix = "KB_LLM_"
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_endpoint(self) -> LLMSettings:
+        if self.base_url and not self.model:
+            raise ValueError(
+                "KB_LLM_BASE_URL is set but KB_LLM_MODEL is not: name the chat model to call"
+            )
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("KB_LLM_BASE_URL must be an http:// or https:// URL")
+        return self
+
+
+class APISettings(Group):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Public base URL of the API (e.g. https://kb.example.com) for meeting sources'
+    # callback_url; default: the URL the request came in on.
+    public_url: str | None = None
+    metrics_enabled: bool = True
+    # Token bucket per API key, in-process (see kb_service/api/ratelimit.py).
+    rate_limit_enabled: bool = True
+    rate_limit_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    # An in-flight duplicate waits this long for the first request, then gets 409.
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    # Seals stored idempotent responses (kb_service/secret_key.py); unset: generated once
+    # into KB_DATA_DIR. Replicas sharing one PostgreSQL database must share it.
+    secret_key: SecretStr | None = None
 
     @field_validator("secret_key", mode="before")
     @classmethod
@@ -105,33 +142,130 @@ class Settings(BaseSettings):
             )
         return value
 
-    @model_validator(mode="after")
-    def _check_llm(self) -> Settings:
-        if self.llm_base_url and not self.llm_model:
-            raise ValueError(
-                "KB_LLM_BASE_URL is set but KB_LLM_MODEL is not: name the chat model to call"
-            )
-        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
-            raise ValueError("KB_LLM_BASE_URL must be an http:// or https:// URL")
-        return self
+
+class WebhookSettings(Group):
+    env_prefix = "KB_WEBHOOK_"
+
+    dispatcher_enabled: bool = True
+    allow_private: bool = False
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    concurrency: int = Field(default=16, ge=1, le=256)
+    poll_seconds: float = Field(default=0.2, gt=0)
+
+
+class MeetingSettings(Group):
+    env_prefix = "KB_MEETING_"
+
+    indexer_enabled: bool = True
+    poll_seconds: float = Field(default=0.2, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=1)
+    # Live segments are embedded on arrival while they arrive at most this fast
+    # (segments/s over the last 10 s); faster, they are written lexically only.
+    live_embed_max_rate: float = Field(default=5.0, ge=0)
+    # A callback whose `timestamp` is further than this from the server clock is refused
+    # (401) as a possible replay; 0 disables the check.
+    callback_tolerance_seconds: float = Field(default=300.0, ge=0)
+
+
+class Settings(BaseSettings):
+    """All `KB_*` settings, validated at start-up (see the module docstring)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    api: APISettings = Field(default_factory=APISettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    meetings: MeetingSettings = Field(default_factory=MeetingSettings)
+
+    @classmethod
+    def groups(cls) -> dict[str, type[Group]]:
+        return {name: _group_of(info) for name, info in cls.model_fields.items()}
+
+    @classmethod
+    def env_names(cls) -> dict[str, tuple[str, str]]:
+        """Every variable: `KB_NAME` → (group, field)."""
+        return {
+            group.env_name(field): (name, field)
+            for name, group in cls.groups().items()
+            for field in group.model_fields
+        }
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(init_settings, InitSettingsSource)
+        return (init_settings, _GroupedEnvironment(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_flat_names(cls, data: Any) -> Any:
+        """Move flat names (`in_process_workers`) into their group; they win over its values."""
+        if not isinstance(data, dict):
+            return data
+        by_name = {f"KB_{key.upper()}": key for key in data if key not in cls.model_fields}
+        grouped = {key: value for key, value in data.items() if key in cls.model_fields}
+        for env_name, (group, field) in cls.env_names().items():
+            if env_name in by_name:
+                section = grouped.get(group)
+                section = dict(section) if isinstance(section, dict) else {}
+                section[field] = data[by_name.pop(env_name)]
+                grouped[group] = section
+        for key in by_name.values():
+            grouped[key] = data[key]  # unknown: refused by extra="forbid", naming it
+        return grouped
+
+    @classmethod
+    def from_env(cls, **flat: Any) -> Settings:
+        """The environment's settings with some changed, by flat name (`in_process_workers=0`)."""
+        return cls().replace(**flat)
+
+    def replace(self, **flat: Any) -> Settings:
+        """A validated copy with some settings changed, by flat name (`mmr_lambda=0.5`)."""
+        return Settings.model_validate({**self.model_dump(), **flat})
 
     @cached_property
     def resolved_database_url(self) -> str:
         """The metadata database: `KB_DATABASE_URL`, else a SQLite file in `KB_DATA_DIR`."""
-        if self.database_url:
-            url = self.database_url
+        if self.storage.database_url:
+            url = self.storage.database_url
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
             return url
-        return f"sqlite:///{(self.data_dir / 'kb.sqlite3').resolve()}"
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
+        return f"sqlite:///{(self.storage.data_dir / 'kb.sqlite3').resolve()}"
 
     @property
     def qdrant_edge_path(self) -> Path:
-        return self.data_dir / "qdrant-edge"
+        return self.storage.data_dir / "qdrant-edge"
+
+
+class _GroupedEnvironment(PydanticBaseSettingsSource):
+    """Reads each group's `KB_*` variables from the process environment."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ reads every group at once
+
+    def __call__(self) -> dict[str, Any]:
+        assert issubclass(self.settings_cls, Settings)
+        values: dict[str, dict[str, str]] = {}
+        for env_name, (group, field) in self.settings_cls.env_names().items():
+            if env_name in os.environ:
+                values.setdefault(group, {})[field] = os.environ[env_name]
+        return values
+
+
+def _group_of(info: FieldInfo) -> type[Group]:
+    assert isinstance(info.annotation, type) and issubclass(info.annotation, Group)
+    return info.annotation
 
 
 def load_settings() -> Settings:
@@ -141,8 +275,15 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"KB_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigurationError(f"Invalid configuration: {problems}") from None
+        groups = Settings.groups()
+        problems = []
+        for err in exc.errors():
+            loc = [str(part) for part in err["loc"]]
+            if len(loc) >= 2 and loc[0] in groups:
+                name = groups[loc[0]].env_name(loc[1])
+            elif len(loc) == 1 and loc[0] in groups:
+                name = f"KB_{groups[loc[0]].env_prefix.removeprefix('KB_')}*"
+            else:
+                name = "KB_" + "_".join(loc).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigurationError(f"Invalid configuration: {'; '.join(problems)}") from None

@@ -37,7 +37,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_allow_private": True,
     }
     values.update(overrides)
-    return Settings(**values)
+    return Settings.from_env(**values)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_compose_env_wires_api_and_worker_to_postgres_and_qdrant() -> None:
     data = compose()
     services = data["services"]
     pg = services["postgres"]["environment"]
-    known = {f"KB_{name.upper()}" for name in Settings.model_fields}
+    known = set(Settings.env_names())
     for name in ("api", "worker"):
         env = services[name]["environment"]
         kb_vars = {k for k in env if k.startswith("KB_")}
@@ -45,8 +45,8 @@ def test_compose_env_wires_api_and_worker_to_postgres_and_qdrant() -> None:
             pg["POSTGRES_DB"],
         )
         assert env["KB_QDRANT_URL"] == "http://qdrant:6333"
-        settings = Settings(
-            **{k.removeprefix("KB_").lower(): v for k, v in env.items() if k.startswith("KB_")}
+        settings = Settings.model_validate(
+            {k.removeprefix("KB_").lower(): v for k, v in env.items() if k.startswith("KB_")}
         )
         assert settings.resolved_database_url.startswith("postgresql+psycopg://")
     assert services["api"]["environment"]["KB_IN_PROCESS_WORKERS"] == "0"

@@ -47,10 +47,10 @@ def create_app(
         if owned and start_workers and rt.workers is None:
             rt.start_workers()
         # webhook delivery runs in-process under `serve`
-        if owned and start_workers and rt.settings.webhook_dispatcher_enabled:
+        if owned and start_workers and rt.settings.webhooks.dispatcher_enabled:
             rt.start_webhook_dispatcher()
         # meeting indexing (live segments, ended meetings) runs under `serve` too
-        if owned and start_workers and rt.settings.meeting_indexer_enabled:
+        if owned and start_workers and rt.settings.meetings.indexer_enabled:
             rt.start_meeting_indexer()
         try:
             yield
@@ -69,12 +69,12 @@ def create_app(
     install_error_handlers(app)
     # per-key rate limits; idempotency sits inside the body cap and request ids
     app.state.rate_limiter = RateLimiter(
-        per_second=settings.rate_limit_per_second,
-        burst=settings.rate_limit_burst,
-        enabled=settings.rate_limit_enabled,
+        per_second=settings.api.rate_limit_per_second,
+        burst=settings.api.rate_limit_burst,
+        enabled=settings.api.rate_limit_enabled,
     )
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.ingest.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_principal)])

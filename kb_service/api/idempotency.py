@@ -108,9 +108,9 @@ class IdempotencyMiddleware:
             "method": "POST",
             "path": path[:2000],
             "request_hash": request_hash(_header(scope, b"content-type") or "", path, body),
-            "ttl": timedelta(hours=settings.idempotency_ttl_hours),
+            "ttl": timedelta(hours=settings.api.idempotency_ttl_hours),
         }
-        deadline = time.monotonic() + settings.idempotency_wait_seconds
+        deadline = time.monotonic() + settings.api.idempotency_wait_seconds
         while True:
             try:
                 outcome = await to_thread.run_sync(

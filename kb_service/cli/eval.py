@@ -140,9 +140,7 @@ def evaluate_beir(
     with ExitStack() as stack:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kb-eval-")))
-        isolated = base.model_copy(
-            update={"data_dir": data_dir, "database_url": None, "qdrant_url": None}
-        )
+        isolated = base.replace(data_dir=data_dir, database_url=None, qdrant_url=None)
         runtime = Runtime.build(isolated)
         stack.callback(runtime.close)
         org_id, kb_id, populated = open_kb(runtime, directory.name)
@@ -167,11 +165,11 @@ def evaluate_beir(
                 "queries": len(queries),
                 "ingest_seconds": round(ingest_seconds, 1),
                 "fusion": {
-                    "rrf_k": base.rrf_k,
-                    "dense_weight": base.rrf_dense_weight,
-                    "sparse_weight": base.rrf_sparse_weight,
+                    "rrf_k": base.retrieval.rrf_k,
+                    "dense_weight": base.retrieval.rrf_dense_weight,
+                    "sparse_weight": base.retrieval.rrf_sparse_weight,
                     "prefetch_limit": max(
-                        base.prefetch_limit, search_service.fetch_size(CHUNKS_PER_QUERY)
+                        base.retrieval.prefetch_limit, search_service.fetch_size(CHUNKS_PER_QUERY)
                     ),
                 },
             }

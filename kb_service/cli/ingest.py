@@ -114,7 +114,7 @@ def _work_own_jobs(runtime: Runtime, job_ids: list[str], stop: threading.Event) 
             # Like a worker thread: the job's lease expires and it is claimed again.
             log.exception("ingest in this process failed; retrying when the lease expires")
         if not claimed:  # the rest are held by other workers: poll their rows
-            stop.wait(runtime.settings.worker_poll_seconds)
+            stop.wait(runtime.settings.ingest.worker_poll_seconds)
 
 
 @dataclass

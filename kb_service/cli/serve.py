@@ -19,9 +19,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kb_service.api.app import create_app
 
     settings = load_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    print(f"kb-service: data in {settings.data_dir.resolve()}", flush=True)
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    print(f"kb-service: data in {settings.storage.data_dir.resolve()}", flush=True)
     print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
     uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
@@ -33,10 +33,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     runtime = Runtime.build(settings)
-    pool = runtime.start_workers(args.threads or max(1, settings.in_process_workers))
-    if settings.webhook_dispatcher_enabled:  # webhook delivery runs here too
+    pool = runtime.start_workers(args.threads or max(1, settings.ingest.in_process_workers))
+    if settings.webhooks.dispatcher_enabled:  # webhook delivery runs here too
         runtime.start_webhook_dispatcher()
-    if settings.meeting_indexer_enabled:  # meeting indexing runs here too
+    if settings.meetings.indexer_enabled:  # meeting indexing runs here too
         runtime.start_meeting_indexer()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,28 +29,30 @@ def build_query_engine(
 ) -> QueryEngine:
     """The engine over `index`: fusion and MMR from `KB_RRF_*`/`KB_MMR_LAMBDA`, an LLM if set."""
     fusion = FusionSpec(
-        k=settings.rrf_k,
-        dense_weight=settings.rrf_dense_weight,
-        sparse_weight=settings.rrf_sparse_weight,
-        prefetch_limit=settings.prefetch_limit,
+        k=settings.retrieval.rrf_k,
+        dense_weight=settings.retrieval.rrf_dense_weight,
+        sparse_weight=settings.retrieval.rrf_sparse_weight,
+        prefetch_limit=settings.retrieval.prefetch_limit,
     )
     retriever = Retriever(
         embedder=embedder,
         sparse_encoder=sparse_encoder,
         index=index,
         fusion=fusion,
-        mmr_lambda=settings.mmr_lambda,
+        mmr_lambda=settings.retrieval.mmr_lambda,
     )
     generative = None
-    if settings.llm_base_url and settings.llm_model:
+    if settings.llm.base_url and settings.llm.model:
         config = ChatConfig(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key,
-            timeout_seconds=settings.llm_timeout_seconds,
+            base_url=settings.llm.base_url,
+            model=settings.llm.model,
+            api_key=settings.llm.api_key,
+            timeout_seconds=settings.llm.timeout_seconds,
         )
         generative = GenerativeAnswerer(
-            chat_client_for(config), min_similarity=settings.answer_min_similarity
+            chat_client_for(config), min_similarity=settings.retrieval.answer_min_similarity
         )
-    extractive = ExtractiveAnswerer(sparse_encoder, min_similarity=settings.answer_min_similarity)
+    extractive = ExtractiveAnswerer(
+        sparse_encoder, min_similarity=settings.retrieval.answer_min_similarity
+    )
     return QueryEngine(retriever, extractive, generative)

@@ -126,13 +126,13 @@ def test_another_server_secret_cannot_find_or_read_the_records(tmp_path: Path, e
 def test_the_server_secret_is_generated_once_into_a_private_file(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     first = server_secret(settings)
-    path = settings.data_dir / SECRET_FILE
+    path = settings.storage.data_dir / SECRET_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(first) >= 32 and server_secret(make_settings(tmp_path)) == first
     assert path.read_bytes().strip() == first
     given = make_settings(tmp_path / "other", secret_key="k" * 40)
     assert server_secret(given) == b"k" * 40
-    assert not (given.data_dir / SECRET_FILE).exists()
+    assert not (given.storage.data_dir / SECRET_FILE).exists()
 
 
 def test_a_short_secret_key_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,7 +140,7 @@ def test_a_short_secret_key_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigurationError, match="KB_SECRET_KEY"):
         load_settings()
     monkeypatch.setenv("KB_SECRET_KEY", "")  # empty means unset
-    assert Settings().secret_key is None
+    assert Settings().api.secret_key is None
 
 
 def _alembic(db: Database, action: str, revision: str) -> None:

@@ -82,8 +82,8 @@ def llm(env: Env) -> Iterator[type[ChatServer]]:
     ChatServer.reset()
     server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = env.runtime.settings.model_copy(
-        update={"llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1", "llm_model": "m"}
+    settings = env.runtime.settings.replace(
+        llm_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", llm_model="m"
     )
     extractive_only = env.runtime.query_engine
     env.runtime.query_engine = build_query_engine(

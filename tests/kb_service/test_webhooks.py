@@ -63,7 +63,7 @@ def test_ingest_completed_is_delivered_and_verifies_with_standardwebhooks(
     headers = admin["headers"]
     # Committing an event (a finished job, an API call) wakes the dispatcher: with a
     # 120 s poll, every delivery below would otherwise time out.
-    runtime.settings = runtime.settings.model_copy(update={"webhook_poll_seconds": 120.0})
+    runtime.settings = runtime.settings.replace(webhook_poll_seconds=120.0)
     runtime.start_webhook_dispatcher()
     with webhook_receiver() as receiver:
         hook = make_hook(client, headers, receiver.url, ["kb.ingest.completed"])

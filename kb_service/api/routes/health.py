@@ -39,7 +39,7 @@ def readyz(request: Request, db: DB, index: Index) -> Any:
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(db: DB, settings: AppSettings) -> Any:
     """Prometheus text format: job counts by status."""
-    if not settings.metrics_enabled:
+    if not settings.api.metrics_enabled:
         return JSONResponse(error_body("not_found", "Metrics are disabled.", None), status_code=404)
     counts = health.ingest_job_counts(db)
     lines = [

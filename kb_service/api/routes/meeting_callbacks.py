@@ -62,7 +62,7 @@ async def meeting_event(
         source_id=source_id,
         body=body,
         signature=signature,
-        tolerance_seconds=runtime.settings.meeting_callback_tolerance_seconds,
+        tolerance_seconds=runtime.settings.meetings.callback_tolerance_seconds,
     )
     return ok(
         CallbackOut(

@@ -66,7 +66,7 @@ def get_transcript(meeting_id: str, principal: Reader, db: DB) -> Any:
 
 
 def _base_url(request: Request, settings: Settings) -> str:
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    return (settings.api.public_url or str(request.base_url)).rstrip("/")
 
 
 @router.post("/meeting-sources", status_code=201, response_model=Envelope[MeetingSourceOut])

@@ -25,7 +25,7 @@ def create_webhook(body: WebhookIn, principal: Admin, db: DB, settings: AppSetti
         url=body.url,
         event_types=body.event_types,
         description=body.description,
-        allow_private=settings.webhook_allow_private,
+        allow_private=settings.webhooks.allow_private,
     )
     return ok(WebhookOut.of(hook, with_secret=True).model_dump(mode="json"))
 

@@ -24,7 +24,7 @@ from tests.conftest import ROOT
 
 def use_data_dir(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     """Point the CLI at `settings`' data directory; paths are relative to the repo root."""
-    monkeypatch.setenv("KB_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("KB_DATA_DIR", str(settings.storage.data_dir))
     monkeypatch.setenv("KB_WORKER_POLL_SECONDS", "0.05")
     monkeypatch.chdir(ROOT)
 

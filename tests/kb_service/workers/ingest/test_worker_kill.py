@@ -65,13 +65,13 @@ def test_sigkilled_worker_job_is_finished_by_another_without_loss_or_duplicates(
     settings = make_settings(tmp_path, **overrides)
     env = {
         **os.environ,
-        "KB_DATA_DIR": str(settings.data_dir),
+        "KB_DATA_DIR": str(settings.storage.data_dir),
         "KB_JOB_LEASE_SECONDS": str(LEASE),
         "KB_WORKER_POLL_SECONDS": "0.1",
         "HF_HUB_OFFLINE": "1",
     }
-    if settings.database_url:
-        env["KB_DATABASE_URL"] = settings.database_url
+    if settings.storage.database_url:
+        env["KB_DATABASE_URL"] = settings.storage.database_url
 
     # Submit the job with the same pipeline, then release the embedded index for the workers.
     runtime = Runtime.build(settings, embedder=embedder)
