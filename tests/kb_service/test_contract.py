@@ -18,7 +18,7 @@ from kb_service.runtime import Runtime
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import make_settings, new_key, wait_for_job
 from tests.kb_service.live_servers import webhook_receiver
-from tests.kb_service.test_webhooks import emit
+from tests.kb_service.webhook_support import emit
 
 API = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,47 +14,15 @@ from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from kb_service.db.base import utcnow
-from kb_service.db.events import record_event
 from kb_service.db.webhooks import WebhookDelivery
 from kb_service.runtime import Runtime
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import wait_for_job
 from tests.kb_service.live_servers import Received, wait_until, webhook_receiver
+from tests.kb_service.webhook_support import FakeClock, deliveries, emit, make_hook
 
 API = "/api/v1"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance_to(self, moment: datetime) -> None:
-        self.now = max(self.now, moment)
-
-
-def make_hook(client: TestClient, headers: dict, url: str, types: list[str] | None = None) -> dict:
-    response = client.post(
-        f"{API}/webhooks", json={"url": url, "event_types": types or ["*"]}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["data"]
-
-
-def emit(runtime: Runtime, organization_id: str, type: str = "kb.deleted") -> str:
-    with runtime.db.session() as session:
-        event = record_event(session, organization_id=organization_id, type=type, data={"n": 1})
-        session.flush()
-        return event.id
-
-
-def deliveries(client: TestClient, headers: dict, hook_id: str, **params: str) -> list[dict]:
-    response = client.get(f"{API}/webhooks/{hook_id}/deliveries", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 def test_ingest_completed_is_delivered_and_verifies_with_standardwebhooks(

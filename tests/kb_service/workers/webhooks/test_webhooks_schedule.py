@@ -14,7 +14,7 @@ from kb_service.runtime import Runtime
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from kb_service.workers.webhooks.schedule import FIRST_RETRY, MAX_DELAY, RETRY_WINDOW
 from tests.kb_service.live_servers import webhook_receiver
-from tests.kb_service.test_webhooks import FakeClock, emit, make_hook
+from tests.kb_service.webhook_support import FakeClock, emit, make_hook
 
 
 def test_backoff_with_jitter_for_24_hours_then_dead_letter(
