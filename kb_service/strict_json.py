@@ -4,7 +4,8 @@ Every JSON input (request bodies, the multipart `metadata` field, signed meeting
 callbacks) is parsed by `loads`; every metadata object (of a knowledge base, project,
 ingest request or text record) also passes `checked_metadata`; every SQL JSON column
 is written by `dumps_for_storage`, so a value that slipped past both fails before its
-transaction commits, never after.
+transaction commits, never after. Path and query parameters keep the text rule
+(`checked_text`, applied by the API's route classes).
 
 | rule | request bodies, callbacks | metadata objects |
 |---|---|---|
@@ -106,6 +107,20 @@ def checked_metadata(value: dict[str, Any], *, field: str = "metadata") -> dict[
             f"{field}: at most {limit} of JSON is allowed (this is {size // 1024} KiB)",
             errors=[{"field": field, "message": f"over {limit}", "type": "too_large"}],
         )
+    return value
+
+
+def is_valid_text(value: str) -> bool:
+    """True when `value` keeps the text rule (no lone surrogate, no U+0000)."""
+    return _BAD_CHAR.search(value) is None
+
+
+def checked_text(value: str, *, field: str) -> str:
+    """`value` if it is valid Unicode without U+0000 (the text rule), else `InvalidInput`."""
+    try:
+        _check_text(value, (field,), "string")
+    except RefusedJSON as refused:
+        raise _invalid(refused) from None
     return value
 
 

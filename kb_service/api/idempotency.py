@@ -38,6 +38,7 @@ import anyio
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb_service import strict_json
 from kb_service.api.deps import check_organization, spend_rate_limit
 from kb_service.api.errors import send_error
 from kb_service.db.base import utcnow
@@ -62,7 +63,9 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER) if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST":
+        # A path that breaks the text rule is refused by its route (422) or matches none
+        # (404), so nothing runs to be replayed; PostgreSQL could not store it anyway.
+        if key is None or scope["method"] != "POST" or not strict_json.is_valid_text(scope["path"]):
             await self.app(scope, receive, send)
             return
         runtime = scope["app"].state.runtime

@@ -1,4 +1,4 @@
-"""JSON request bodies are parsed once, strictly (`kb_service.strict_json`), for every route.
+"""Request input is held to `kb_service.strict_json`'s rule before any route runs.
 
 Every router of the API uses `StrictJsonRoute`. FastAPI parses a JSON body with the
 request's `json()` and turns any error of it into a bare 400, so the route parses the
@@ -6,8 +6,12 @@ body first, before FastAPI's handler runs: a refused body is a 422 naming the fi
 (`InvalidInput`), and FastAPI and the routes that read the body themselves (ingest)
 get the already-parsed value from `StrictJsonRequest.json()`.
 
-The signed meeting callbacks keep FastAPI's plain route: their service checks the
-signature over the raw bytes first, then parses them with the same rule.
+Path and query parameters keep the text rule (valid Unicode, no U+0000), also a 422
+naming the parameter: PostgreSQL cannot even compare a string holding U+0000, so an
+id with one would otherwise fail the lookup instead of finding nothing.
+
+The signed meeting callbacks use `StrictParamsRoute` (parameters only): their service
+checks the signature over the raw bytes first, then parses them with the same rule.
 """
 
 from __future__ import annotations
@@ -35,7 +39,25 @@ class StrictJsonRequest(Request):
         return self._strict_json
 
 
-class StrictJsonRoute(APIRoute):
+class StrictParamsRoute(APIRoute):
+    """An API route whose path and query parameters are refused (422) unless valid text."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def params_handler(request: Request) -> Response:
+            for name, value in request.path_params.items():
+                if isinstance(value, str):
+                    strict_json.checked_text(value, field=name)
+            for name, value in request.query_params.multi_items():
+                strict_json.checked_text(name, field=name)
+                strict_json.checked_text(value, field=name)
+            return await handler(request)
+
+        return params_handler
+
+
+class StrictJsonRoute(StrictParamsRoute):
     """An API route whose JSON body is refused (422) unless it keeps the strict-JSON rule."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -109,14 +110,25 @@ class Chunk(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class VectorTombstone(Base):
-    """A document deleted in SQL whose vectors must still go from the vector index.
+class TombstoneScope(StrEnum):
+    """Which vectors a tombstone stands for: those of one document, or of a knowledge base."""
 
-    Written by migration 0002 for the duplicate documents it merges (a migration cannot
-    reach the vector index); the runtime purges them at start-up.
+    DOCUMENT = "document"
+    KNOWLEDGE_BASE = "knowledge_base"
+
+
+class VectorTombstone(Base):
+    """Vectors still to be removed from the vector index, of the deleted `target_id`.
+
+    Written in the transaction that deletes the document or knowledge base in SQL (and
+    by migration 0002 for the duplicate documents it merges, since a migration cannot
+    reach the index); deleted once its vectors are. See `services/tombstones.py`.
     """
 
     __tablename__ = "vector_tombstones"
 
-    document_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    scope: Mapped[TombstoneScope] = mapped_column(
+        StatusType(TombstoneScope, 20), default=TombstoneScope.DOCUMENT
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

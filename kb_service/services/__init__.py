@@ -6,5 +6,5 @@ removing vectors happens here too) and raises `kb_service.errors`, never HTTP co
 Lists return a `db.pagination.Page`. Functions that take a `Session` instead are
 read-only building blocks that join the caller's transaction (`load_kb`,
 `load_project`, `kb_counts`, `job_items`, the search scope and liveness lookups,
-`load_segments`).
+`load_segments`), except `tombstones.bury`, which writes into the caller's delete.
 """

@@ -5,14 +5,15 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kb_service.db.content import Chunk, Document
+from kb_service.db.content import Chunk, Document, TombstoneScope
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import NotFound
+from kb_service.services import tombstones
 from kb_service.services.knowledge_bases import load_kb
 from kb_service.statuses import DocumentStatus
-from retrieval.index import PointFilter, VectorIndex
+from retrieval.index import VectorIndex
 
 
 def _load_document(
@@ -85,7 +86,9 @@ def delete_document(
 ) -> None:
     """Delete a document and its chunks (emits `document.deleted`), then its vectors.
 
-    The vectors go after the commit; until then searches skip them (the document is gone).
+    The vectors go after the commit, under a tombstone written with it: if they cannot
+    be deleted now, the next start does it (`services/tombstones.py`). Until then
+    searches skip them (the document is gone).
     """
     with db.session() as session:
         document = _load_document(
@@ -99,4 +102,5 @@ def delete_document(
             data={"knowledge_base_id": kb_id, "document_id": document_id, "title": document.title},
         )
         session.delete(document)
-    index.delete(PointFilter.where(document_id=document_id))
+        tombstones.bury(session, TombstoneScope.DOCUMENT, document_id)
+    tombstones.remove_vectors(db, index, TombstoneScope.DOCUMENT, document_id)

@@ -21,7 +21,10 @@ from kb_service.statuses import JobStatus
 from kb_service.strict_json import checked_metadata
 
 MAX_DOCUMENTS_PER_JOB = 1000
+MAX_SOURCE_URL_LENGTH = 2000  # the documents' and items' `source_url` columns
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+# RFC 6838 type/subtype names (at most 127 characters each)
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,16 @@ def safe_filename(name: str | None) -> str:
     return name or "upload"
 
 
+def safe_media_type(value: str | None) -> str | None:
+    """The declared `type/subtype` (lowercase, parameters dropped), or None if malformed.
+
+    A declared media type is only a hint (formats are detected from the file name and
+    bytes too), so an unreadable one is ignored rather than refused.
+    """
+    essence = (value or "").split(";", 1)[0].strip().lower()
+    return essence if _MEDIA_TYPE.fullmatch(essence) else None
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -83,8 +96,21 @@ def submit_ingest(
     checked_metadata(metadata or {})
     for position, record in enumerate(records):
         checked_metadata(record.metadata, field=f"documents.{position}.metadata")
+        _check_source_url(record.source_url, field=f"documents.{position}.source_url")
     with db.session() as session:
         return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
+
+
+def _check_source_url(url: str | None, *, field: str) -> None:
+    if url is not None and len(url) > MAX_SOURCE_URL_LENGTH:
+        problem = (
+            f"at most {MAX_SOURCE_URL_LENGTH} characters are allowed "
+            f"(this URL has {len(url)} once normalised)"
+        )
+        raise InvalidInput(
+            f"{field}: {problem}",
+            errors=[{"field": field, "message": problem, "type": "string_too_long"}],
+        )
 
 
 def _add_job(
@@ -118,7 +144,7 @@ def _add_job(
         IngestItem(
             job_id=job.id,
             filename=safe_filename(upload.filename),
-            media_type=upload.media_type,
+            media_type=safe_media_type(upload.media_type),
             metadata_=dict(shared),
             content=upload.content,
             content_hash=_sha256(upload.content),

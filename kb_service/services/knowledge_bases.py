@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from ingest.pipeline import ChunkingConfig, IngestPipeline
 from kb_service.db.base import utcnow
-from kb_service.db.content import Chunk, Document, KnowledgeBase, Project
+from kb_service.db.content import Chunk, Document, KnowledgeBase, Project, TombstoneScope
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound
+from kb_service.services import tombstones
 from kb_service.statuses import DocumentStatus
 from kb_service.strict_json import checked_metadata
-from retrieval.index import PointFilter, VectorIndex
+from retrieval.index import VectorIndex
 
 
 @dataclass(frozen=True)
@@ -234,8 +235,9 @@ def delete_knowledge_base(
 ) -> None:
     """Delete the knowledge base, its documents and chunks (emits `kb.deleted`), then its vectors.
 
-    The vectors go after the commit; until then they are invisible, because searches
-    only return chunks of live documents.
+    The vectors go after the commit, under a tombstone written with it (the next start
+    deletes them if they cannot go now); until then they are invisible, because
+    searches only return chunks of live documents.
     """
     with db.session() as session:
         kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
@@ -248,4 +250,5 @@ def delete_knowledge_base(
             data={"knowledge_base_id": kb_id, "name": kb.name},
         )
         session.delete(kb)
-    index.delete(PointFilter.where(organization_id=organization_id, knowledge_base_id=kb_id))
+        tombstones.bury(session, TombstoneScope.KNOWLEDGE_BASE, kb_id)
+    tombstones.remove_vectors(db, index, TombstoneScope.KNOWLEDGE_BASE, kb_id)

@@ -3,7 +3,8 @@
 Mounted outside the API-key dependency (see `api.app`). Answers: 200 with
 `result` accepted | duplicate | ignored; 404 unknown source; 401 bad signature or a
 timestamp outside KB_MEETING_CALLBACK_TOLERANCE_SECONDS;
-413 body over 256 KiB or a segment over the size limit; 422 malformed event;
+413 body over 256 KiB or a segment over the size limit; 422 malformed event (or a
+source id that is not valid text);
 409 an event the meeting's state refuses. Nothing is stored unless the answer is 200.
 """
 
@@ -16,11 +17,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from kb_service.api.deps import DB, RuntimeDep
 from kb_service.api.envelope import Envelope, ok
+from kb_service.api.json_body import StrictParamsRoute
 from kb_service.api.schemas.meetings import CallbackOut
 from kb_service.errors import PayloadTooLarge
 from kb_service.services import meeting_callbacks as service
 
-router = APIRouter(tags=["meetings"])
+router = APIRouter(tags=["meetings"], route_class=StrictParamsRoute)
 
 
 @router.post(
