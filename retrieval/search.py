@@ -38,6 +38,9 @@ from retrieval.index.base import FusionSpec
 from retrieval.sparse import SparseEncoder
 
 # Chosen on SciFact (benchmarks/scifact_eval.py --sweep); see the module docstring.
+# Hits fetched beyond the limit so that ties straddling it are broken by `ranked`, not
+# by the order the index happened to return them in.
+TIE_MARGIN = 8
 DEFAULT_FUSION = FusionSpec(k=10, dense_weight=1.0, sparse_weight=1.0, prefetch_limit=100)
 DEFAULT_MMR_LAMBDA = 0.7
 
@@ -164,14 +167,14 @@ class Retriever:
         started = time.perf_counter()
         hits = self.index.search(
             where=scope.to_point_filter(),
-            limit=fetch,
+            limit=fetch + TIE_MARGIN,
             dense=dense if mode != SearchMode.SPARSE else None,
             sparse=sparse,
             fusion=self.fusion,
             with_dense=True,
         )
         timings.index_ms = (time.perf_counter() - started) * 1000
-        chunks = self._with_similarity(hits, dense, timings)
+        chunks = ranked(self._with_similarity(hits, dense, timings))[:fetch]
         started = time.perf_counter()
         if diversify:
             chunks = mmr(chunks, limit=limit, lambda_=self.mmr_lambda)
@@ -210,6 +213,16 @@ class Retriever:
             )
             for hit, vector in zip(hits, dense, strict=True)
         ]
+
+
+def ranked(chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
+    """Best first, ties broken the same way every time: closer to the query, then by id.
+
+    Fused scores tie often (RRF gives a chunk ranked 1st and 3rd the score of one ranked
+    3rd and 1st), and the index returns tied hits in no fixed order, so without this the
+    same query could cite different passages from one run to the next.
+    """
+    return sorted(chunks, key=lambda c: (-c.score, -c.similarity, c.point_id))
 
 
 def mmr(chunks: Sequence[RetrievedChunk], *, limit: int, lambda_: float) -> list[RetrievedChunk]:
