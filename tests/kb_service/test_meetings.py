@@ -15,8 +15,8 @@ from kb_service.runtime import Runtime
 from retrieval.embedding import Embedder
 from retrieval.index import PointFilter
 from tests.conftest import make_settings, new_key, wait_for_job
+from tests.kb_service.ingest_support import create_kb
 from tests.kb_service.meeting_support import API, STANDUP, search, wait_for_meeting
-from tests.kb_service.test_ingest_api import create_kb
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from kb_service.runtime import Runtime
 from tests.conftest import new_key, wait_for_job
-from tests.kb_service.test_ingest_api import create_kb
+from tests.kb_service.ingest_support import create_kb
 
 API = "/api/v1"
 
