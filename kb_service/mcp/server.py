@@ -7,11 +7,11 @@ its text rendering. Every call, on either transport:
 1. resolves the caller (`callers`): over HTTP the key `http.McpEndpoint` authenticated
    for this request, over stdio `KB_API_KEY`, looked up again;
 2. checks the role the REST route for the same data needs (`reader` for all of them);
-3. spends one token of the key's rate-limit bucket (the REST API's limiter);
+3. spends one token of the key's rate-limit bucket (over HTTP the REST API's buckets);
 4. runs the tool (`tools`, service calls only, scoped to the key's organization).
 
 A domain error (no such id in the organization, a bad cursor, an empty query, an
-exhausted rate limit, a revoked key) is a tool error the model can read (`isError`,
+exhausted rate limit, a key revoked under stdio) is a tool error the model can read (`isError`,
 "<code>: <sentence>"); arguments that fail the input schema are refused by the SDK the
 same way. Anything else is logged, and the caller sees only that the tool failed.
 """
