@@ -1,6 +1,7 @@
 """The layering rules of DESIGN.md, checked on the source: one direction, thin routers, no circles.
 
-`kb_service -> retrieval -> ingest`; routers never touch the SQL layer or each other;
+`kb_service -> retrieval -> ingest`; routers and MCP tools never touch the SQL layer, and
+routers never import each other;
 no package imports itself in a circle; source files stay readable in one sitting.
 Imports are read with `ast` (module level and inside functions alike), so a lazy
 import inside a function counts too.
@@ -78,6 +79,17 @@ def test_retrieval_imports_no_kb_service() -> None:
 
 def test_routers_import_neither_sqlalchemy_nor_the_sql_layer() -> None:
     assert _offenders("kb_service.api.routes", ("sqlalchemy", "kb_service.db")) == []
+
+
+def test_mcp_tools_import_neither_sqlalchemy_nor_the_sql_models() -> None:
+    # MCP tools reach data only through the service layer, like the routers
+    forbidden = (
+        "sqlalchemy",
+        "kb_service.db.content",
+        "kb_service.db.meetings",
+        "kb_service.db.database",
+    )
+    assert _offenders("kb_service.mcp", forbidden) == []
 
 
 def test_routers_never_import_each_other() -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.routing import Route
 
 from kb_service import __version__
 from kb_service.api.deps import get_principal
@@ -27,6 +28,7 @@ from kb_service.api.routes import (
 )
 from kb_service.api.routes import webhooks as webhook_routes
 from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
+from kb_service.mcp.http import McpEndpoint
 from kb_service.runtime import Runtime
 from kb_service.settings import Settings, load_settings
 
@@ -53,7 +55,8 @@ def create_app(
         if owned and start_workers and rt.settings.meetings.indexer_enabled:
             rt.start_meeting_indexer()
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             if owned:
                 rt.close()
@@ -90,5 +93,12 @@ def create_app(
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # MCP over Streamable HTTP, authenticated and rate-limited like the REST API
+    mcp = McpEndpoint(
+        runtime=lambda: app.state.runtime,
+        limiter=lambda: app.state.rate_limiter,
+        public_url=settings.api.public_url,
+    )
+    app.router.routes.append(Route("/mcp", endpoint=mcp, methods=["GET", "POST", "DELETE"]))
     install_openapi(app, extra_models=[TextIngestIn])
     return app

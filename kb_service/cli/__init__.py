@@ -1,7 +1,7 @@
 """The `kb-service` command line: the parser and `main()`; each command group has a module.
 
-`serve` (serve, worker, migrate), `keys`, `ingest`, `query` and `eval`. The last three
-load the runtime and the model stack, so they are imported only when their command
+`serve` (serve, worker, migrate), `keys`, `ingest`, `query`, `eval` and `mcp`. The last
+four load the runtime and the model stack, so they are imported only when their command
 runs: `--help`, `migrate` and `keys create` start without them.
 """
 
@@ -20,7 +20,9 @@ from kb_service.cli.serve import cmd_migrate, cmd_serve, cmd_worker
 from kb_service.settings import ConfigurationError
 from retrieval.errors import IndexUnavailable
 
-DESCRIPTION = "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval."
+DESCRIPTION = (
+    "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval, mcp."
+)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -46,6 +48,12 @@ def cmd_eval_beir(args: argparse.Namespace) -> int:
     from kb_service.cli.eval import eval_beir
 
     return eval_beir(Path(args.dataset), split=args.split, data_dir=args.data_dir)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from kb_service.cli.mcp import serve_mcp
+
+    return serve_mcp()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="keep the throw-away index here (reused if present)"
     )
     beir.set_defaults(func=cmd_eval_beir)
+
+    mcp = commands.add_parser("mcp", help="serve the MCP tools over stdio, as the key KB_API_KEY")
+    mcp.set_defaults(func=cmd_mcp)
     return parser
 
 

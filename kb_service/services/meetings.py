@@ -160,16 +160,17 @@ def get_meeting(db: Database, *, organization_id: str, meeting_id: str) -> Meeti
 
 
 def list_meetings(
-    db: Database, *, organization_id: str, project_id: str, limit: int, cursor: str | None
+    db: Database, *, organization_id: str, project_id: str | None, limit: int, cursor: str | None
 ) -> Page[Meeting]:
-    """A project's meeting history, newest first."""
+    """The organization's meeting history (one project's, given `project_id`), newest first."""
     with db.session() as session:
-        load_project(session, organization_id=organization_id, project_id=project_id)
+        query = select(Meeting).where(Meeting.organization_id == organization_id)
+        if project_id is not None:
+            load_project(session, organization_id=organization_id, project_id=project_id)
+            query = query.where(Meeting.project_id == project_id)
         return paginate(
             session,
-            select(Meeting).where(
-                Meeting.organization_id == organization_id, Meeting.project_id == project_id
-            ),
+            query,
             created_at=Meeting.created_at,
             row_id=Meeting.id,
             limit=limit,
