@@ -1,4 +1,4 @@
-"""Revision 0004 (parse attempts, last claim, claim indexes) on a database with jobs in it.
+"""Revision 0005 (parse attempts, last claim, claim indexes) on a database with jobs in it.
 
 SQLite and PostgreSQL: an existing queued job keeps its item, which starts at zero
 parse attempts and is claimed by the new fair claim; the schema then equals the
@@ -50,11 +50,11 @@ def _seed(db: Database) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migration_0004_adds_parse_attempts_and_claim_columns(backend: str, tmp_path: Path) -> None:
+def test_migration_0005_adds_parse_attempts_and_claim_columns(backend: str, tmp_path: Path) -> None:
     url = postgres_url_or_skip() if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
     db = Database(url)
     try:
-        _alembic(db, "upgrade", "0003")
+        _alembic(db, "upgrade", "0004")
         _seed(db)
         db.migrate()
         with db.engine.connect() as connection:
@@ -64,7 +64,7 @@ def test_migration_0004_adds_parse_attempts_and_claim_columns(backend: str, tmp_
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
         assert JobQueue(db, 60).claim("w1") == "job_1"
-        _alembic(db, "downgrade", "0003")
+        _alembic(db, "downgrade", "0004")
         with db.engine.connect() as connection:
             inspector = inspect(connection)
             assert "parse_attempts" not in {

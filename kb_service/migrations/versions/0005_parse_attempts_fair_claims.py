@@ -7,16 +7,16 @@ job, and the indexes serve the claim's per-organization and per-knowledge-base c
 of running jobs and latest claims (`kb_service/workers/ingest/queue.py`). Existing rows start at
 zero attempts and never claimed.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 03:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
