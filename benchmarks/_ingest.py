@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ingest.documents import SourceFile
 from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
 from kb_service.services.keys import get_or_create_organization
@@ -19,6 +20,10 @@ def warm_runtime(data_dir: Path) -> Runtime:
     """The embedded runtime on `data_dir`, with parsers and model loaded before timing."""
     runtime = Runtime.build(Settings.from_env(data_dir=data_dir))
     runtime.pipeline.warm_up()
+    # a parser process (and the fork server it comes from) ready, as in a running service
+    runtime.processor.preparer.parsers.prepare_file(
+        SourceFile("warm-up.md", b"# Warm up\n\nThe parsers."), runtime.pipeline.default_chunking()
+    )
     runtime.embedder.embed_documents(["warm up the model"] * 8)
     return runtime
 

@@ -11,6 +11,11 @@ traces or HTTP status codes (the API layer maps classes to responses).
     ├── CorruptDocument       bytes that do not parse as the format they claim to be
     ├── ProtectedDocument     a password-protected PDF
     └── DocumentTooLarge      more pages than the extractor is configured to read
+        ├── ArchiveTooLarge   a DOCX/PPTX that inflates past the archive limits (`archives.py`)
+        └── ParseLimitExceeded  parsing took longer or more memory than one document may
+
+`ParserStopped` is not an `IngestError`: the parser was stopped (shutdown) while it
+read the document, which says nothing about the document.
 """
 
 from __future__ import annotations
@@ -46,3 +51,15 @@ class ProtectedDocument(IngestError):
 
 class DocumentTooLarge(IngestError):
     """The document exceeds a configured size limit (for example pages)."""
+
+
+class ArchiveTooLarge(DocumentTooLarge):
+    """A zip-based document with too many entries, too many bytes inflated, or a bomb's ratio."""
+
+
+class ParseLimitExceeded(DocumentTooLarge):
+    """Parsing the document ran past the time or memory one document may use."""
+
+
+class ParserStopped(Exception):
+    """The parser process was stopped (the service is shutting down) during the parse."""

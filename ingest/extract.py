@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from ingest import formats
+from ingest.archives import ArchiveLimits, check_archive
 from ingest.documents import ExtractedDocument, SourceFile
 from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, IngestError
 from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
@@ -41,10 +42,18 @@ class Extractor:
 
     Failure modes: every problem with the file raises an `ingest.errors.IngestError`
     subclass (`UnsupportedFileType`, `EmptyDocument`/`NoTextLayer`, `CorruptDocument`,
-    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users.
+    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users. DOCX and
+    PPTX archives are checked against `archive_limits` before they are parsed
+    (`archives.py`).
     """
 
-    def __init__(self, *, pdf_strategy: str = "fast", max_pages: int = 500) -> None:
+    def __init__(
+        self,
+        *,
+        pdf_strategy: str = "fast",
+        max_pages: int = 500,
+        archive_limits: ArchiveLimits | None = None,
+    ) -> None:
         if pdf_strategy not in SUPPORTED_PDF_STRATEGIES:
             raise ValueError(
                 f"PDF strategy {pdf_strategy!r} is not supported: only 'fast' (the PDF's "
@@ -55,6 +64,7 @@ class Extractor:
             raise ValueError(f"max_pages must be at least 1, got {max_pages}.")
         self.pdf_strategy = pdf_strategy
         self.max_pages = max_pages
+        self.archive_limits = archive_limits or ArchiveLimits()
         self._warm = False
         self._warm_lock = threading.Lock()
 
@@ -121,6 +131,7 @@ class Extractor:
             return _guarded(
                 name, fmt, lambda: partition_pdf_fast(content, name, max_pages=self.max_pages)
             )
+        check_archive(content, name, self.archive_limits)  # DOCX and PPTX are zip archives
         if fmt == formats.DOCX:
             return _guarded(name, fmt, lambda: partition_docx_bytes(content))
         return _guarded(name, fmt, lambda: partition_pptx_bytes(content))

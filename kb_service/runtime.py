@@ -10,8 +10,14 @@ commit that left them work (`Runtime.wake`).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 
+from ingest.archives import ArchiveLimits
+from ingest.extract import Extractor
+from ingest.parser_pool import ParseLimits, ParserPool
+from ingest.parser_process import ParserSetup
 from ingest.pipeline import IngestPipeline
 from kb_service.db.database import Database, Wake
 from kb_service.secret_key import server_secret
@@ -23,6 +29,7 @@ from kb_service.workers.ingest.pool import WorkerPool
 from kb_service.workers.ingest.processor import JobProcessor
 from kb_service.workers.ingest.queue import JobQueue
 from kb_service.workers.meetings.indexer import MeetingIndexer
+from kb_service.workers.priority import lower_current_thread_priority
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
 from retrieval.index import VectorIndex
@@ -30,6 +37,9 @@ from retrieval.indexing import ChunkEmbedder
 from retrieval.sparse import SparseEncoder
 
 log = logging.getLogger(__name__)
+
+# `close()` budget: a service told to stop (SIGTERM) exits within 10 s.
+STOP_SECONDS = 7.0
 
 
 def build_index(settings: Settings, dimension: int) -> VectorIndex:
@@ -46,6 +56,22 @@ def build_index(settings: Settings, dimension: int) -> VectorIndex:
     from retrieval.index.edge import EdgeVectorIndex
 
     return EdgeVectorIndex(settings.qdrant_edge_path, dimension)
+
+
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    ingest = settings.ingest
+    return ArchiveLimits(
+        max_uncompressed_bytes=int(ingest.archive_max_uncompressed_mb * 1024 * 1024),
+        max_entries=ingest.archive_max_entries,
+        max_ratio=ingest.archive_max_ratio,
+    )
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    return ParseLimits(
+        timeout_seconds=settings.ingest.parse_timeout_seconds,
+        max_memory_mb=settings.ingest.parse_max_memory_mb,
+    )
 
 
 @dataclass
@@ -91,10 +117,19 @@ class Runtime:
         purge_tombstones(db, index)
         sparse_encoder = SparseEncoder()
         chunk_embedder = ChunkEmbedder(embedder=embedder, sparse_encoder=sparse_encoder)
-        pipeline = IngestPipeline(window=chunk_embedder.window)
+        pipeline = IngestPipeline(
+            window=chunk_embedder.window,
+            extractor=Extractor(archive_limits=archive_limits(settings)),
+        )
         queue = JobQueue(db, settings.ingest.job_lease_seconds)
         processor = JobProcessor(
-            db=db, queue=queue, pipeline=pipeline, chunk_embedder=chunk_embedder, index=index
+            db=db,
+            queue=queue,
+            pipeline=pipeline,
+            parsers=ParserPool(ParserSetup.of(pipeline), parse_limits(settings)),
+            chunk_embedder=chunk_embedder,
+            index=index,
+            time_slice_seconds=settings.ingest.job_time_slice_seconds,
         )
         engine = build_query_engine(
             settings, embedder=embedder, sparse_encoder=sparse_encoder, index=index
@@ -125,7 +160,19 @@ class Runtime:
             poll_seconds=self.settings.ingest.worker_poll_seconds,
         )
         self.workers.start()
+        if count:
+            threading.Thread(
+                target=self._warm_parsers, name="kb-parser-warmup", daemon=True
+            ).start()
         return self.workers
+
+    def _warm_parsers(self) -> None:
+        """Start the parsers' fork server in the background, at background priority."""
+        lower_current_thread_priority()
+        try:
+            self.processor.preparer.parsers.start_server()
+        except Exception:  # the first file starts it again, and reports why it cannot
+            log.exception("could not start the parser processes' fork server")
 
     # -- webhook delivery --
     def start_webhook_dispatcher(self) -> WebhookDispatcher:
@@ -165,16 +212,28 @@ class Runtime:
         if loop is not None:
             loop.notify()
 
-    def close(self) -> None:
+    def close(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop within about `timeout` seconds, handing unfinished ingest jobs back.
+
+        Parses are killed at once and every ingest job in progress goes back to the
+        queue (queued, no lease) between items, so another worker, or this service's
+        next start, resumes it without waiting for a lease to expire.
+        """
         if self._closed:
             return
         self._closed = True
+        deadline = time.monotonic() + timeout
+        loops = [w for w in (self.workers, self.dispatcher, self.meeting_indexer) if w]
+        for loop in loops:
+            loop.signal_stop()
+        self.processor.stop()
+        for loop in loops:
+            loop.stop(max(0.1, deadline - time.monotonic()))
+        # Lanes still busy (e.g. waiting for the fork server to start): hand back for them.
+        self.processor.release_active()
         if self.workers is not None:
-            self.workers.stop()
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
-        if self.meeting_indexer is not None:
-            self.meeting_indexer.stop()
+            self.queue.release_owned([lane.owner for lane in self.workers.lanes])
         self.processor.close()
         self.index.close()
         self.db.dispose()
+        log.info("stopped in %.1f s", timeout - (deadline - time.monotonic()))

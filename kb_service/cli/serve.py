@@ -43,6 +43,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"kb-service worker: {pool.count} thread(s) polling {runtime.db.dialect}", flush=True)
     stop.wait()
+    print("kb-service worker: stopping", flush=True)
     runtime.close()
     return 0
 

@@ -19,6 +19,11 @@ class IngestJob(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "status", "created_at"),
         Index("ix_jobs_org_created", "organization_id", "created_at", "id"),
+        # the claim's running jobs and latest claims per organization and knowledge base
+        Index("ix_jobs_org_status", "organization_id", "status"),
+        Index("ix_jobs_kb_status", "knowledge_base_id", "status"),
+        Index("ix_jobs_org_claimed", "organization_id", "claimed_at"),
+        Index("ix_jobs_kb_claimed", "knowledge_base_id", "claimed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("job"))
@@ -34,6 +39,7 @@ class IngestJob(Base):
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # the last claim: who was served least recently
     finished_at: Mapped[datetime | None]
 
 
@@ -69,3 +75,5 @@ class IngestItem(Base):
     document_version: Mapped[int | None] = mapped_column(Integer)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Parses started (committed before each); see `preparation.MAX_PARSE_ATTEMPTS`.
+    parse_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -77,12 +78,17 @@ class PollingWorker(ABC):
         for wake in self._wakes.values():
             wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Let every lane finish its pass (up to `timeout` each) and end the threads."""
+    def signal_stop(self) -> None:
+        """Ask every lane to stop after its pass, without waiting for it."""
         self._stop.set()
         self.notify()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Let every lane finish its pass and end the threads, waiting `timeout` in all."""
+        self.signal_stop()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
 
     def _run(self, lane: Lane) -> None:

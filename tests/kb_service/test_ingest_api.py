@@ -229,6 +229,7 @@ def test_a_knowledge_base_deleted_mid_job_leaves_no_vectors_and_fails_the_job(
                 db=runtime.db,
                 queue=runtime.queue,
                 pipeline=runtime.pipeline,
+                parsers=runtime.processor.preparer.parsers,
                 chunk_embedder=runtime.chunk_embedder,
                 index=index,
             )

@@ -1,10 +1,13 @@
 """Processing one claimed ingest job: dedup, extract, chunk, embed, index, record.
 
-Items are prepared (deduplicated, parsed and chunked: `preparation.py`) ahead on a
-helper thread while the model embeds the previous batch (bounded by PREFETCH_CHUNKS);
-chunks of several documents are embedded together so the model always gets full
-batches. Per item, the order of writes makes re-ingest atomic for searchers and every
-step safe to repeat after a crash:
+Items are prepared (deduplicated, parsed and chunked: `preparation.py`; files in
+parser processes with a time and memory limit) ahead on a helper thread while the
+model embeds the previous batch (bounded by PREFETCH_CHUNKS); chunks of several
+documents are embedded together so the model always gets full batches. A job that
+has run for its time slice while another knowledge base's job waits, or whose
+service is stopping, is handed back to the queue between items (`_run_items`).
+Per item, the order of writes makes re-ingest atomic for searchers and every step
+safe to repeat after a crash:
 
 1. the item's target document and version are reserved and committed (`targets.py`:
    dedup by content hash, one document per external id or source);
@@ -15,9 +18,7 @@ step safe to repeat after a crash:
 4. points of older versions of the document are deleted (newer reservations may be
    writing theirs); a version that lost to a newer one deletes its own points.
 
-Versions are reserved in SQL (`targets.py`), so concurrent jobs never share one, and
-a version only goes live if it is newer than the live one; searches show only points
-that are committed chunk rows (`services/liveness.py`).
+Searches show only points that are committed chunk rows (`services/liveness.py`).
 
 A knowledge base deleted while its job runs ends the job `failed`; the points the
 job wrote after the deletion are removed with it.
@@ -27,12 +28,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.errors import ParserStopped
+from ingest.parser_pool import ParserPool
 from ingest.pipeline import ChunkingConfig, IngestPipeline
 from kb_service.db.base import utcnow
 from kb_service.db.content import Document, KnowledgeBase
@@ -45,7 +49,7 @@ from kb_service.workers.ingest.completion import (
     record_failure,
     record_version,
 )
-from kb_service.workers.ingest.preparation import ItemPreparer, PreparedItem
+from kb_service.workers.ingest.preparation import ItemPreparer, Preparation, PreparedItem
 from kb_service.workers.ingest.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
 from retrieval.index import FieldMatch, FieldRange, PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin, build_points
@@ -71,15 +75,23 @@ class JobProcessor:
         db: Database,
         queue: JobQueue,
         pipeline: IngestPipeline,
+        parsers: ParserPool,
         chunk_embedder: ChunkEmbedder,
         index: VectorIndex,
+        time_slice_seconds: float = 30.0,
     ) -> None:
         self.db = db
         self.queue = queue
         self.pipeline = pipeline
         self.chunk_embedder = chunk_embedder
         self.index = index
-        self.preparer = ItemPreparer(db=db, queue=queue, pipeline=pipeline, budget=PREFETCH_CHUNKS)
+        self.time_slice = time_slice_seconds
+        self.preparer = ItemPreparer(
+            db=db, queue=queue, pipeline=pipeline, parsers=parsers, budget=PREFETCH_CHUNKS
+        )
+        self._stopping = threading.Event()
+        self._active: dict[str, tuple[str, Preparation]] = {}  # job id: (worker, preparation)
+        self._active_lock = threading.Lock()
 
     def process(self, job_id: str, worker_id: str) -> None:
         with self.db.session() as session:
@@ -113,20 +125,15 @@ class JobProcessor:
 
         stop = threading.Event()
         heartbeat = threading.Thread(
-            target=self._heartbeat, args=(job_id, worker_id, stop), daemon=True
+            target=self.queue.keep_alive, args=(job_id, worker_id, stop), daemon=True
         )
         heartbeat.start()
+        preparation = self.preparer.start(job_id, pending, worker_id, config)
+        with self._active_lock:
+            self._active[job_id] = (worker_id, preparation)
         try:
-            batch: list[PreparedItem] = []
-            for ready in self.preparer.prepared(job_id, pending, worker_id, config):
-                if ready.prepared is None:
-                    self._record_failure(job_id, worker_id, ready)
-                    continue
-                batch.append(ready)
-                if sum(len(r.prepared.chunks) for r in batch if r.prepared) >= EMBED_BATCH_CHUNKS:
-                    self._index_batch(job_id, worker_id, batch, payload)
-                    batch = []
-            self._index_batch(job_id, worker_id, batch, payload)
+            if not self._run_items(job_id, worker_id, preparation, payload):
+                return  # handed back
             with self.db.session() as session:
                 self.queue.fence(session, job_id, worker_id)
                 job = session.get(IngestJob, job_id)
@@ -138,7 +145,63 @@ class JobProcessor:
                 assert job is not None
                 self._abandon_deleted_kb(session, job, worker_id)
         finally:
+            with self._active_lock:
+                self._active.pop(job_id, None)
+            preparation.close()
             stop.set()
+
+    def _run_items(
+        self, job_id: str, worker_id: str, preparation: Preparation, payload: Mapping[str, Any]
+    ) -> bool:
+        """Index every prepared item; False when the job was handed back instead.
+
+        Between items the job is handed back (`JobQueue.release`) when the service is
+        stopping (the batch not yet embedded is dropped, its parse attempts given back)
+        or when it has run for its time slice while another knowledge base's job waits
+        (the batch is indexed first).
+        """
+        batch: list[PreparedItem] = []
+        slice_ends = time.monotonic() + self.time_slice
+        try:
+            for ready in preparation:
+                if self._stopping.is_set():
+                    raise ParserStopped()
+                if ready.prepared is None:
+                    self._record_failure(job_id, worker_id, ready)
+                else:
+                    batch.append(ready)
+                if sum(len(r.prepared.chunks) for r in batch if r.prepared) >= EMBED_BATCH_CHUNKS:
+                    self._index_batch(job_id, worker_id, batch, payload)
+                    batch = []
+                if time.monotonic() > slice_ends:
+                    if self.queue.others_waiting(job_id):
+                        preparation.close()
+                        self._index_batch(job_id, worker_id, batch, payload)
+                        self._hand_back(job_id, worker_id, preparation, "its time slice ended")
+                        return False
+                    slice_ends = time.monotonic() + self.time_slice
+        except ParserStopped:
+            preparation.close()
+            self._hand_back(job_id, worker_id, preparation, "the service is stopping")
+            return False
+        self._index_batch(job_id, worker_id, batch, payload)
+        return True
+
+    def _hand_back(self, job_id: str, worker_id: str, preparation: Preparation, why: str) -> None:
+        if self.queue.release(job_id, worker_id, give_back=preparation.counted):
+            log.info("handed %s back to the queue: %s", job_id, why)
+
+    def stop(self) -> None:
+        """The service is stopping: kill running parses; jobs are handed back at once."""
+        self._stopping.set()
+        self.preparer.parsers.stop()
+
+    def release_active(self) -> None:
+        """Hand back the jobs still in progress (their workers did not stop in time)."""
+        with self._active_lock:
+            active = list(self._active.items())
+        for job_id, (worker_id, preparation) in active:
+            self._hand_back(job_id, worker_id, preparation, "its worker did not stop in time")
 
     def _index_batch(
         self, job_id: str, worker_id: str, batch: list[PreparedItem], payload: Mapping[str, Any]
@@ -216,15 +279,6 @@ class JobProcessor:
             ).all()
         for document_id, version in rows:
             self.index.delete(_older_versions(document_id, version))
-
-    def _heartbeat(self, job_id: str, worker_id: str, stop: threading.Event) -> None:
-        interval = self.queue.lease.total_seconds() / 3
-        while not stop.wait(interval):
-            try:
-                if not self.queue.renew(job_id, worker_id):
-                    return
-            except Exception:  # a transient database error must not kill the heartbeat
-                log.warning("lease renewal failed for %s", job_id, exc_info=True)
 
     def close(self) -> None:
         self.preparer.close()

@@ -189,7 +189,7 @@ class WebhookDispatcher(PollingWorker):
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop claiming; give attempts in progress up to `timeout` to finish."""
-        super().stop()
+        super().stop(30.0 if timeout is None else timeout)
         with self._lock:
             pending = set(self._inflight)
         wait_for(pending, timeout=self.timeout + 1 if timeout is None else timeout)
