@@ -93,8 +93,12 @@ class RetrievalSettings(Group):
     rrf_sparse_weight: float = Field(default=1.0, ge=0)
     prefetch_limit: int = Field(default=100, ge=10, le=2000)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
-    # Below this query-chunk cosine similarity the answer says "nothing found".
+    # Passages under this query cosine similarity never reach the generative answerer.
     answer_min_similarity: float = Field(default=0.25, ge=-1, le=1)
+    # Found when best cosine + 0.4 * query-word coverage reaches this (retrieval.answerability).
+    answer_min_evidence: float = Field(default=0.5, ge=0, le=2)
+    # Extractive answers: the best sentence, then supporting ones within this many words.
+    answer_max_words: int = Field(default=60, ge=1, le=1000)
 
 
 class LLMSettings(Group):

@@ -1,10 +1,16 @@
 """Extractive answers with sentence-level citations, and the citation rules they obey.
 
 `ExtractiveAnswerer.answer(query, passages)` needs no LLM. It splits the best retrieved
-passages into sentences (the ingest sentence splitter, so offsets are exact), scores
-each by the passage's rank and cosine similarity times how much of the query's
-(locally IDF-weighted) BM25 terms it covers, drops near-duplicates (overlapping chunks
-repeat sentences), keeps the best few, most relevant first, and cites every one `[n]`.
+passages into candidate sentences (`retrieval.answer_sentences`: exact offsets; a
+sentence that introduces a list or code block brings the block along) and scores each
+by its passage's rank and cosine similarity, times how much of the query's content
+terms (BM25, IDF-weighted over the candidates) it covers, times its shape: whether it
+holds the kind of answer the question asks for (`retrieval.answer_types`) and the
+question's two-word phrases. The best sentence leads; a further sentence follows only
+when it scores close to the best and adds a query term or the answer's shape (or
+directly follows the best sentence), is not a near-duplicate (overlapping chunks
+repeat sentences) and fits the word budget (`max_words`, default 60; the first
+sentence always stands). Every sentence is cited `[n]`.
 
 Citation rules, checked by `citation_problems`: every `[n]` in the answer resolves to
 `citations[n-1]`, every citation is used, and each citation's `text` is the exact
@@ -13,46 +19,31 @@ span `[char_start, char_end)` of the extracted text literally contains it. Brack
 numbers inside quoted source sentences ("as shown in [3]") are rendered as "(3)" in the
 answer so they never read as markers; the citation text stays literal.
 
-When the best passage's cosine similarity is under `min_similarity` (calibrated on the
-sample documents and SciFact; see `benchmarks/scifact_eval.py --calibrate`), the answer
+Whether the passages answer at all is `retrieval.answerability`'s verdict; a refusal
 says so plainly and cites nothing.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ingest.sentences import line_spans, sentence_spans
 from ingest.transcripts import segment_at
+from retrieval.answer_sentences import Candidate, candidates, render
+from retrieval.answer_types import expected_type, has_answer_type
+from retrieval.answerability import Answerability, AnswerabilityJudge, content_words
+from retrieval.passages import Passage
 from retrieval.sparse import SparseEncoder
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 NOT_FOUND = "I could not find anything in the knowledge base that answers this question."
 _SPACE = re.compile(r"\s+")
-_LONG_SENTENCE = 400
-_MIN_WORDS = 3
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with everything a citation needs (offsets into the source text)."""
-
-    chunk_id: str
-    document_id: str | None
-    knowledge_base_id: str | None
-    title: str
-    source: str
-    page_number: int | None
-    char_start: int
-    char_end: int
-    text: str
-    score: float
-    similarity: float
-    extra: dict[str, Any] = field(default_factory=dict)  # meeting_id, speaker, timestamp
+TYPE_WEIGHT = 1.5
+_WORD = re.compile(r"[\w'-]+")
 
 
 @dataclass(frozen=True)
@@ -94,6 +85,12 @@ class Answer:
     citations: list[Citation]
     answerer: str  # "extractive" | "generative"
     found: bool = True
+    answerability: Answerability | None = None
+
+
+def refusal(verdict: Answerability) -> Answer:
+    """The answer to a question the passages do not answer: no citations."""
+    return Answer(NOT_FOUND, [], "extractive", found=False, answerability=verdict)
 
 
 def passage_citation(index: int, passage: Passage) -> Citation:
@@ -132,87 +129,58 @@ def citation_problems(answer: Answer, *, every_sentence_cited: bool = False) -> 
     return problems
 
 
-@dataclass(frozen=True)
-class _Sentence:
-    passage: Passage
-    start: int  # offsets within passage.text
-    end: int
-    terms: frozenset[int]
-    rank: int
-    position: int  # index of the sentence within its passage
-
-
 class ExtractiveAnswerer:
-    """Selects, orders and cites the sentences of the retrieved passages that answer best."""
+    """Leads with the sentence that answers best, then adds only sentences that add to it."""
 
     def __init__(
         self,
         sparse_encoder: SparseEncoder,
         *,
-        min_similarity: float = 0.25,
+        judge: AnswerabilityJudge | None = None,
+        max_words: int = 60,
         max_sentences: int = 4,
-        max_chars: int = 900,
         passages_considered: int = 5,
     ) -> None:
-        if max_sentences < 1 or passages_considered < 1:
-            raise ValueError("max_sentences and passages_considered must be positive")
+        if max_sentences < 1 or passages_considered < 1 or max_words < 1:
+            raise ValueError("max_words, max_sentences and passages_considered must be positive")
         self._sparse = sparse_encoder
-        self.min_similarity = min_similarity
+        self.judge = judge or AnswerabilityJudge(sparse_encoder)
+        self.max_words = max_words
         self.max_sentences = max_sentences
-        self.max_chars = max_chars
         self.passages_considered = passages_considered
 
-    def answer(self, query: str, passages: Sequence[Passage]) -> Answer:
-        if not passages or max(p.similarity for p in passages) < self.min_similarity:
-            return Answer(NOT_FOUND, [], "extractive", found=False)
+    def answer(
+        self, query: str, passages: Sequence[Passage], verdict: Answerability | None = None
+    ) -> Answer:
+        """The cited answer, or a refusal when `verdict` (judged here if not given) says so."""
+        verdict = verdict or self.judge.judge(query, passages)
+        if not verdict.found:
+            return refusal(verdict)
         considered = list(passages[: self.passages_considered])
-        sentences = self._sentences(considered)
+        sentences = candidates(considered, self._sparse)
         if not sentences:
-            return Answer(NOT_FOUND, [], "extractive", found=False)
-        scored = self._score(query, sentences, considered)
-        chosen = self._select(scored)
+            return refusal(verdict)
+        query_terms = set(self._sparse.embed_query(_content_words(query)).indices)
+        scored = self._score(query, query_terms, sentences, considered)
+        chosen = self._select(scored, query_terms)
         citations, parts = [], []
         for index, (sentence, score) in enumerate(chosen, start=1):
             p = sentence.passage
-            citations.append(
-                Citation(
-                    index,
-                    p,
-                    p.char_start + sentence.start,
-                    p.char_start + sentence.end,
-                    p.text[sentence.start : sentence.end],
-                    score,
-                )
-            )
-            parts.append(f"{neutralise_markers(p.text[sentence.start : sentence.end])} [{index}]")
-        return Answer(" ".join(parts), citations, "extractive")
-
-    def _sentences(self, passages: list[Passage]) -> list[_Sentence]:
-        result = []
-        for rank, passage in enumerate(passages):
-            text = passage.text
-            spans = []
-            for start, end in sentence_spans(text, 0, len(text)):
-                if end - start > _LONG_SENTENCE:
-                    spans.extend(line_spans(text, start, end))
-                else:
-                    spans.append((start, end))
-            for position, (s, e) in enumerate(spans):
-                piece = text[s:e]
-                if _is_heading(piece):
-                    continue
-                if position == 0 and piece[0].islower():
-                    continue  # the chunk starts mid-sentence (overlap): not a whole sentence
-                if position == len(spans) - 1 and position > 0 and not _ends_complete(piece):
-                    continue  # the chunk ends mid-sentence
-                terms = frozenset(self._sparse.embed_document(piece).indices)
-                result.append(_Sentence(passage, s, e, terms, rank, position))
-        return result
+            start, end = p.char_start + sentence.start, p.char_start + sentence.end
+            citations.append(Citation(index, p, start, end, sentence.text, score))
+            parts.append(f"{render(sentence.text)} [{index}]")
+        return Answer(" ".join(parts), citations, "extractive", answerability=verdict)
 
     def _score(
-        self, query: str, sentences: list[_Sentence], passages: list[Passage]
-    ) -> list[tuple[_Sentence, float]]:
-        query_terms = set(self._sparse.embed_query(query).indices)
+        self,
+        query: str,
+        query_terms: set[int],
+        sentences: list[Candidate],
+        passages: list[Passage],
+    ) -> list[_Scored]:
+        """Each sentence's score: passage rank and similarity, times query coverage, times shape."""
+        kind = expected_type(query)
+        pairs = _bigrams(_content_words(query))
         df: dict[int, int] = {}
         for s in sentences:
             for t in s.terms & query_terms:
@@ -220,10 +188,7 @@ class ExtractiveAnswerer:
         idf = {t: math.log(1 + len(sentences) / df.get(t, 0.5)) for t in query_terms}
         total = sum(idf.values())
         best_similarity = max(max(p.similarity for p in passages), 1e-6)
-        coverage = {
-            id(s): sum(idf[t] for t in s.terms & query_terms) / total if total else 0.0
-            for s in sentences
-        }
+        coverage = {id(s): _coverage(s, query_terms, idf, total) for s in sentences}
         following = {(id(s.passage), s.position + 1): coverage[id(s)] for s in sentences}
         scored = []
         for s in sentences:
@@ -234,46 +199,85 @@ class ExtractiveAnswerer:
             passage_weight = (0.5 + 0.5 * max(s.passage.similarity, 0.0) / best_similarity) / (
                 1 + 0.25 * s.rank
             )
-            scored.append((s, passage_weight * (0.35 + 0.65 * match)))
-        scored.sort(key=lambda pair: -pair[1])
+            # The answer's shape ("24 hours" for "how long") and the question's phrases
+            # ("switch back") tell the answering sentence from one that repeats the topic.
+            typed = kind is not None and has_answer_type(s.text, kind)
+            phrases = len(pairs & _bigrams(s.text))
+            shape = (TYPE_WEIGHT if typed else 1.0) * (1 + 0.2 * min(phrases, 2))
+            score = passage_weight * (0.35 + 0.65 * match) * shape
+            scored.append(_Scored(s, score, typed))
+        scored.sort(key=lambda c: -c.score)
         return scored
 
-    def _select(self, scored: list[tuple[_Sentence, float]]) -> list[tuple[_Sentence, float]]:
-        best = scored[0][1]
-        chosen: list[tuple[_Sentence, float]] = []
-        seen_spans: set[tuple[str | None, int]] = set()
-        chars = 0
-        for sentence, score in scored:
-            if len(chosen) >= self.max_sentences or (chosen and score < 0.6 * best):
+    def _select(
+        self, scored: list[_Scored], query_terms: set[int]
+    ) -> list[tuple[Candidate, float]]:
+        """The best sentence, then those that add a query term or the answer's shape."""
+        best = scored[0]
+        chosen = [(best.sentence, best.score)]
+        covered = best.sentence.terms & query_terms
+        typed = best.typed
+        words = best.sentence.words
+        spans = {_span(best.sentence)}
+        for c in scored[1:]:
+            if len(chosen) >= self.max_sentences:
                 break
-            p = sentence.passage
-            span = (p.document_id or p.chunk_id, p.char_start + sentence.start)
-            text = p.text[sentence.start : sentence.end]
-            if span in seen_spans or any(_near_duplicate(sentence, c) for c, _ in chosen):
+            # The sentence right after the best one often carries its answer ("I need the
+            # cluster resized." "I can resize it this morning."), however it scores.
+            follows = _follows(c.sentence, best.sentence) and c.score >= 0.25 * best.score
+            adds = bool((c.sentence.terms & query_terms) - covered) or (c.typed and not typed)
+            if (
+                not (follows or (adds and c.score >= 0.6 * best.score))
+                or words + c.sentence.words > self.max_words
+                or _span(c.sentence) in spans
+                or any(_near_duplicate(c.sentence, s) for s, _ in chosen)
+            ):
                 continue
-            if chosen and chars + len(text) > self.max_chars:
-                continue
-            chosen.append((sentence, score))
-            seen_spans.add(span)
-            chars += len(text)
+            chosen.append((c.sentence, c.score))
+            covered |= c.sentence.terms & query_terms
+            typed = typed or c.typed
+            words += c.sentence.words
+            spans.add(_span(c.sentence))
         return chosen
 
 
-def _near_duplicate(a: _Sentence, b: _Sentence) -> bool:
+@dataclass(frozen=True)
+class _Scored:
+    sentence: Candidate
+    score: float
+    typed: bool  # has the shape of answer the question asks for
+
+
+def _coverage(s: Candidate, query_terms: set[int], idf: dict[int, float], total: float) -> float:
+    """The IDF share of the query's terms in the sentence (half for its heading's)."""
+    if not total:
+        return 0.0
+    own = s.terms & query_terms
+    from_heading = (s.heading_terms & query_terms) - own
+    return (sum(idf[t] for t in own) + 0.5 * sum(idf[t] for t in from_heading)) / total
+
+
+def _follows(a: Candidate, b: Candidate) -> bool:
+    """Whether `a` is the sentence right after `b` in the same passage."""
+    return a.passage is b.passage and a.position == b.position + 1
+
+
+def _span(s: Candidate) -> tuple[str | None, int]:
+    return (s.passage.document_id or s.passage.chunk_id, s.passage.char_start + s.start)
+
+
+def _content_words(query: str) -> str:
+    return " ".join(content_words(query))
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    """Adjacent word pairs, each word cut to 4 letters ("carry over" = "carried over")."""
+    words = [w.lower()[:4] for w in _WORD.findall(text)]
+    return set(itertools.pairwise(words))
+
+
+def _near_duplicate(a: Candidate, b: Candidate) -> bool:
     """The same sentence (or one contained in the other) from overlapping chunks."""
     if not a.terms or not b.terms:
-        return a.passage.text[a.start : a.end] == b.passage.text[b.start : b.end]
+        return a.text == b.text
     return len(a.terms & b.terms) / min(len(a.terms), len(b.terms)) >= 0.8
-
-
-def _is_heading(piece: str) -> bool:
-    """Headings and labels are not answers: Markdown `#` lines, short unpunctuated lines."""
-    if piece.lstrip().startswith("#"):
-        return True
-    words = piece.split()
-    return len(words) < _MIN_WORDS or (len(words) <= 8 and not _ends_complete(piece))
-
-
-def _ends_complete(piece: str) -> bool:
-    closers = "\"')]*_`\u201d\u2019"  # quotes, brackets and Markdown emphasis
-    return piece.rstrip(closers).endswith((".", "!", "?", ":", "\u2026", "\u3002"))

@@ -14,7 +14,8 @@ FastAPI sees route signatures only, so this module adds, after it has built the 
   429, and the `Idempotency-Key` parameter on every POST that an API key authenticates
   (the idempotency middleware ignores it on the signed callbacks, which dedupe by
   `(meetingId, sequence)`), with `Idempotent-Replayed` on its success responses;
-- success examples for the operations clients call most, and links (`api.openapi_links`).
+- success examples for the operations clients call most (`api.openapi_examples`), and
+  links (`api.openapi_links`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from kb_service.api.envelope import ErrorEnvelope
+from kb_service.api.openapi_examples import SUCCESS_EXAMPLES
 from kb_service.api.openapi_links import add_links
 
 API_PREFIX = "/api/v1"
@@ -133,77 +135,6 @@ def error_body(code: str, message: str, errors: list[dict[str, Any]] | None = No
     if errors is not None:
         meta["errors"] = errors
     return {"success": False, "data": None, "message": message, "meta": meta}
-
-
-def _ok(data: Any) -> dict[str, Any]:
-    return {"success": True, "data": data, "message": None, "meta": None}
-
-
-_KB = "kb_7h2m4q9x1c5v8b3n6z0w4e7r"
-# a ranked chunk; a citation is the same plus its `index`, the `[n]` of the answer
-_DOC_CHUNK = {
-    "chunk_id": "chk_5t1y7u3i9o2p4a6s8d0f2g4h",
-    "document_id": "doc_3k8j5h1g9f2d7s4a6p0o8i3u",
-    "knowledge_base_id": _KB,
-    "title": "Returns policy",
-    "source": "returns-policy.pdf",
-    "page_number": 2,
-    "char_start": 1204,
-    "char_end": 1269,
-    "text": "Refunds are issued within 14 days of receiving the returned item.",
-    "score": 0.83121,
-    "source_type": "pdf",
-    "section": ["Refunds"],
-}
-_MEETING_CHUNK: dict[str, Any] = {
-    "chunk_id": "chk_9q2w4e6r8t0y1u3i5o7p9a1s",
-    "document_id": None,
-    "knowledge_base_id": None,
-    "title": "Support weekly",
-    "source": "zoom meeting",
-    "page_number": None,
-    "char_start": 310,
-    "char_end": 361,
-    "text": "We extend refunds to 30 days for premium customers.",
-    "score": 0.71044,
-    "source_type": "meeting",
-    "section": [],
-    "meeting_id": "mtg_2d4f6h8j0k1l3z5x7c9v1b3n",
-    "speaker": "Dana",
-    "timestamp": 754.2,
-}
-SUCCESS_EXAMPLES: dict[tuple[str, str], Any] = {
-    ("post", "/api/v1/knowledge-bases"): _ok(
-        {
-            "id": _KB,
-            "name": "Support handbook",
-            "description": "Policies and how-tos for the support team.",
-            "project_id": "prj_6y8u0i2o4p6a8s0d2f4g6h8j",
-            "chunking": {"max_tokens": 200, "overlap_tokens": 30},
-            "metadata": {"team": "support"},
-            "document_count": 0,
-            "chunk_count": 0,
-            "created_at": "2025-03-04T09:15:27.481000Z",
-            "updated_at": "2025-03-04T09:15:27.481000Z",
-        }
-    ),
-    ("post", "/api/v1/knowledge-bases/{kb_id}/query"): _ok(
-        {
-            "answer": f"{_DOC_CHUNK['text']} [1]",
-            "answerer": "extractive",
-            "citations": [{"index": 1, **_DOC_CHUNK}],
-            "chunks": [_DOC_CHUNK],
-        }
-    ),
-    ("post", "/api/v1/search"): _ok(
-        {
-            "answer": f"{_DOC_CHUNK['text']} [1] {_MEETING_CHUNK['text']} [2]",
-            "answerer": "extractive",
-            "citations": [{"index": 1, **_DOC_CHUNK}, {"index": 2, **_MEETING_CHUNK}],
-            "chunks": [_DOC_CHUNK, _MEETING_CHUNK],
-        }
-    ),
-}
 
 
 def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:

@@ -12,6 +12,7 @@ import json
 from kb_service.runtime import Runtime
 from kb_service.services import knowledge_bases
 from kb_service.services import search as search_service
+from kb_service.services.answers import verdict_fields
 from kb_service.services.keys import get_or_create_organization
 from kb_service.settings import load_settings
 
@@ -45,13 +46,16 @@ def query_kb(
                     "answerer": answer.answerer if answer else None,
                     "citations": [c.to_dict() for c in answer.citations] if answer else [],
                     "chunks": [search_service.chunk_dict(p) for p in result.chunks],
+                    **verdict_fields(result.answerability),
                 },
                 indent=2,
             )
         )
         return 0
+    verdict = result.answerability
     if answer is not None:
-        print(answer.text + "\n")
+        print(answer.text if verdict.found else f"{answer.text} {verdict.reason}")
+        print(f"(found: {str(verdict.found).lower()}, confidence {verdict.confidence:.2f})\n")
         for c in answer.citations:
             page = f", p. {c.passage.page_number}" if c.passage.page_number else ""
             print(

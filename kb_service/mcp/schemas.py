@@ -101,11 +101,13 @@ class CitedAnswer(ToolOutput):
     answer: str = Field(description="every claim carries [n] markers that resolve to citations")
     answerer: str = Field(description="extractive, or generative when an LLM is configured")
     found: bool = Field(description="false: the knowledge does not answer this (no citations)")
+    confidence: float = Field(ge=0, le=1, description="how sure `found` is; 0.5 at the threshold")
+    reason: str | None = Field(default=None, description="why nothing was found")
     citations: list[Citation]
     notice: str | None = None
 
     def render(self) -> str:
-        lines = [self.answer]
+        lines = [self.answer if self.found else f"{self.answer} {self.reason or ''}".strip()]
         if self.notice:
             lines += ["", f"Note: {self.notice}"]
         if self.citations:

@@ -69,7 +69,9 @@ def answer(caller: Caller, *, question: str, scope: SearchScope | None) -> Cited
         question=question,
         answer=composed.text,
         answerer=composed.answerer,
-        found=composed.found,
+        found=composed.found and result.answerability.found,
+        confidence=result.answerability.confidence,
+        reason=result.answerability.reason,
         citations=[_citation(c, caller.base_url) for c in composed.citations],
         notice=result.notice,
     )

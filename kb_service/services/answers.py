@@ -11,9 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from kb_service.errors import InvalidInput
 from retrieval.answer import Answer, ExtractiveAnswerer, Passage
+from retrieval.answerability import Answerability
 from retrieval.errors import LlmUnavailable
 from retrieval.generative import GenerativeAnswerer, StreamEvent, done_event
 from retrieval.search import RetrievalTimings
@@ -35,6 +37,7 @@ class QueryTimings(RetrievalTimings):
 class QueryResult:
     chunks: list[Passage]
     answer: Answer | None
+    answerability: Answerability
     stream: Iterator[StreamEvent] | None = None
     notice: str | None = None
     timings: QueryTimings = field(default_factory=QueryTimings)
@@ -49,25 +52,32 @@ def answer_query(
     stream: bool,
     timings: QueryTimings,
 ) -> QueryResult:
-    """Compose the answer (or its event stream); extractive if the LLM fails or cites nothing."""
+    """Compose the answer (or its event stream); extractive if the LLM fails or cites nothing.
+
+    A question the passages do not answer (`retrieval.answerability`) is refused without
+    calling the LLM.
+    """
     started = time.perf_counter()
     notice = None
+    verdict = extractive.judge.judge(query, passages)
     try:
-        if generative is not None:
+        if generative is not None and verdict.found:
             if stream:
                 events = generative.stream(query, passages)
                 first = next(events)  # raises LlmUnavailable if the endpoint is down
-                rest = _generative_events(first, events, lambda: extractive.answer(query, passages))
-                return QueryResult(passages, None, rest, timings=timings)
+                rest = _generative_events(
+                    first, events, lambda: extractive.answer(query, passages, verdict)
+                )
+                return QueryResult(passages, None, verdict, _judged(rest, verdict), timings=timings)
             answer = generative.answer(query, passages)
             timings.answer_ms = (time.perf_counter() - started) * 1000
-            return QueryResult(passages, answer, timings=timings)
+            return QueryResult(passages, answer, verdict, timings=timings)
     except LlmUnavailable as exc:  # UncitedAnswer included
         notice = _instead(exc)
-    answer = extractive.answer(query, passages)
+    answer = extractive.answer(query, passages, verdict)
     timings.answer_ms = (time.perf_counter() - started) * 1000
-    extractive_events = _extractive_events(answer, notice) if stream else None
-    return QueryResult(passages, answer, extractive_events, notice, timings)
+    extractive_events = _judged(_extractive_events(answer, notice), verdict) if stream else None
+    return QueryResult(passages, answer, verdict, extractive_events, notice, timings)
 
 
 def require_generative(generative: GenerativeAnswerer | None) -> GenerativeAnswerer:
@@ -98,3 +108,22 @@ def _extractive_events(answer: Answer, notice: str | None) -> Iterator[StreamEve
     yield StreamEvent("citations", {"citations": [c.to_dict() for c in answer.citations]})
     yield StreamEvent("delta", {"text": answer.text})
     yield done_event(answer, used=[c.index for c in answer.citations], notice=notice)
+
+
+def verdict_fields(verdict: Answerability) -> dict[str, Any]:
+    """What a response says of answerability: `found`, `confidence`, `reason`, `evidence`."""
+    return {
+        "found": verdict.found,
+        "confidence": verdict.confidence,
+        "reason": verdict.reason,
+        "evidence": verdict.features(),
+    }
+
+
+def _judged(events: Iterator[StreamEvent], verdict: Answerability) -> Iterator[StreamEvent]:
+    """`events` with the verdict in the `done` event (an answer the LLM refused stays unfound)."""
+    for event in events:
+        if event.event == "done":
+            found = bool(event.data.get("found", True)) and verdict.found
+            event.data.update(verdict_fields(verdict), found=found)
+        yield event

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kb_service.settings import Settings
 from retrieval.answer import ExtractiveAnswerer
+from retrieval.answerability import AnswerabilityJudge
 from retrieval.chat import ChatConfig, chat_client_for
 from retrieval.embedding import Embedder
 from retrieval.generative import GenerativeAnswerer
@@ -52,7 +53,8 @@ def build_query_engine(
         generative = GenerativeAnswerer(
             chat_client_for(config), min_similarity=settings.retrieval.answer_min_similarity
         )
+    judge = AnswerabilityJudge(sparse_encoder, min_evidence=settings.retrieval.answer_min_evidence)
     extractive = ExtractiveAnswerer(
-        sparse_encoder, min_similarity=settings.retrieval.answer_min_similarity
+        sparse_encoder, judge=judge, max_words=settings.retrieval.answer_max_words
     )
     return QueryEngine(retriever, extractive, generative)

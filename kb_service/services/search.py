@@ -117,7 +117,8 @@ def _compose(
     timings: QueryTimings,
 ) -> QueryResult:
     if not request.answer:
-        return QueryResult(passages, None, timings=timings)
+        verdict = engine.extractive.judge.judge(query, passages)
+        return QueryResult(passages, None, verdict, timings=timings)
     generative = None if request.answerer == "extractive" else engine.generative
     if request.answerer == "generative":
         generative = require_generative(engine.generative)

@@ -40,7 +40,7 @@ def windows(text: str, doc: str, size: int = 500, step: int = 350) -> list[Passa
 
 @pytest.fixture(scope="module")
 def answerer() -> ExtractiveAnswerer:
-    return ExtractiveAnswerer(SparseEncoder(), min_similarity=0.25)
+    return ExtractiveAnswerer(SparseEncoder())
 
 
 def check(answer: Answer, documents: dict[str, str]) -> None:
@@ -112,7 +112,11 @@ def test_bracketed_numbers_in_sources_never_read_as_markers(answerer: Extractive
 def test_nothing_relevant_says_so_without_citations(answerer: ExtractiveAnswerer) -> None:
     weak = [passage(RUNBOOK, 0, 300, doc="runbook", rank=0, similarity=0.05)]
     answer = answerer.answer("best banana bread recipe", weak)
-    assert answer == Answer(NOT_FOUND, [], "extractive", found=False)
+    assert (answer.text, answer.citations, answer.found) == (NOT_FOUND, [], False)
+    assert answer.answerability is not None
+    assert answer.answerability.reason == (
+        'The closest passages do not mention "best", "banana", "bread", "recipe".'
+    )
     assert answerer.answer("anything", []).citations == []
 
 

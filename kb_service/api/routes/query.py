@@ -25,7 +25,7 @@ from kb_service.api.envelope import Envelope, ok
 from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.query import QueryIn, QueryOut, SearchIn, SearchScopeIn
 from kb_service.services import search as service
-from kb_service.services.answers import QueryResult
+from kb_service.services.answers import QueryResult, verdict_fields
 from retrieval.generative import StreamEvent
 
 router = APIRouter(tags=["query"], route_class=StrictJsonRoute)
@@ -77,7 +77,10 @@ def _respond(result: QueryResult) -> Any:
         "citations": [c.to_dict() for c in answer.citations] if answer else [],
         "chunks": [service.chunk_dict(p) for p in result.chunks],
         "notice": result.notice,
+        **verdict_fields(result.answerability),
     }
+    if answer is not None and not answer.found:
+        data["found"] = False  # a generative answerer that found nothing in the passages
     response = JSONResponse(ok(data))
     serialize_ms = (time.perf_counter() - started) * 1000
     response.headers["Server-Timing"] = (

@@ -91,3 +91,10 @@ class QueryOut(BaseModel):
     citations: list[dict[str, Any]]
     chunks: list[dict[str, Any]]
     notice: str | None = None
+    found: bool = Field(description="whether the passages answer the query (also in retrieve mode)")
+    confidence: float = Field(ge=0, le=1, description="how sure `found` is; 0.5 at the threshold")
+    reason: str | None = Field(default=None, description="why nothing was found, one sentence")
+    evidence: dict[str, Any] = Field(
+        description="the answerability decision's features: similarity, coverage, evidence, "
+        "threshold, missing_terms"
+    )

@@ -175,6 +175,16 @@ def test_answer_cites_every_claim_with_its_exact_span(served: str, corpus: Corpu
         assert c["id"].startswith("chk_") and c["page_number"] is not None
     assert any("45 euros" in c["text"] for c in data["citations"])
     assert "Sources:" in result.content[0].text
+    assert data["confidence"] >= 0.5 and data["reason"] is None
+
+
+def test_an_unanswerable_question_is_refused_with_its_reason(served: str, corpus: Corpus) -> None:
+    question = "What is the dress code for client meetings?"
+    result = call(served, key(corpus, "acme_reader"), "answer", question=question)
+    data = ok(result)
+    assert data["found"] is False and data["citations"] == [] and data["confidence"] < 0.5
+    assert data["reason"].startswith("The closest passages do not mention")
+    assert data["reason"] in result.content[0].text
 
 
 def test_answer_about_a_meeting_cites_the_speaker_of_the_sentence(
