@@ -21,7 +21,7 @@ from sqlalchemy import select
 from benchmarks._corpus import scifact_documents
 from benchmarks._ingest import ingest, new_kb, warm_runtime
 from ingest.documents import ChunkDraft
-from kb_service.db.content import Chunk
+from kb_service.db.content import Chunk, Document
 
 
 def main() -> None:
@@ -34,19 +34,28 @@ def main() -> None:
         org_id, kb_id = new_kb(runtime, "scifact")
         elapsed = ingest(runtime, org_id, kb_id, files)
 
+        config = runtime.pipeline.default_chunking()
         with runtime.db.session() as session:
-            chunks = session.scalars(select(Chunk).where(Chunk.knowledge_base_id == kb_id)).all()
+            rows = session.execute(
+                select(Chunk, Document.title)
+                .join(Document, Document.id == Chunk.document_id)
+                .where(Chunk.knowledge_base_id == kb_id)
+            ).all()
             texts = [
-                ChunkDraft(
-                    c.ordinal,
-                    c.text,
-                    c.char_start,
-                    c.char_end,
-                    c.token_count,
-                    c.page_number,
-                    tuple(c.section),
+                runtime.pipeline.redraft(
+                    config,
+                    title,
+                    ChunkDraft(
+                        c.ordinal,
+                        c.text,
+                        c.char_start,
+                        c.char_end,
+                        c.token_count,
+                        c.page_number,
+                        tuple(c.section),
+                    ),
                 ).embedding_text
-                for c in chunks
+                for c, title in rows
             ]
         raw_started = time.perf_counter()
         runtime.embedder.embed_documents(texts)

@@ -2,10 +2,10 @@
 
 `Chunker(max_tokens, overlap_tokens, encoding, window=None).run(document)` returns
 chunks, in document order, whose `text == document.text[char_start:char_end]` (stripped
-by moving offsets, never by editing text) and whose `embedding_text` (heading path +
-span) has at most `max_tokens` cl100k tokens, and, when a `ModelWindow` is given, at
-most `window.limit` tokens by the embedding model's own tokenizer, so the model never
-truncates (text it never sees can never be found). Every non-whitespace character of
+by moving offsets, never by editing text) and whose `embedding_text` (document
+title, heading path, span) has at most `max_tokens` cl100k tokens, and, when a
+`ModelWindow` is given, at most `window.limit` tokens by the embedding model's own
+tokenizer, so the model never truncates (text it never sees can never be found). Every non-whitespace character of
 the document lands in at least one chunk.
 
 How text is cut:
@@ -32,7 +32,7 @@ from dataclasses import replace
 
 import tiktoken
 
-from ingest.documents import ChunkDraft, ExtractedDocument, TextBlock
+from ingest.documents import ChunkDraft, ExtractedDocument, TextBlock, context_prefix
 from ingest.packing import Atom, Level, Packer, Run
 from ingest.sentences import sentence_spans, strip_span
 from ingest.window import MIN_MAX_TOKENS, ModelWindow, default_chunking_for
@@ -91,6 +91,7 @@ class Chunker:
                         token_count=piece.tokens,
                         page_number=piece.page,
                         section=run.section,
+                        title=run.title,
                     )
                 )
         return drafts
@@ -102,12 +103,15 @@ class Chunker:
         start = 0
         for index in range(1, len(blocks) + 1):
             if index == len(blocks) or keys[index] != keys[start]:
-                yield self._run(document.text, keys[start], blocks[start:index])
+                yield self._run(document, keys[start], blocks[start:index])
                 start = index
 
-    def _run(self, text: str, section: tuple[str, ...], blocks: list[TextBlock]) -> Run:
+    def _run(
+        self, document: ExtractedDocument, section: tuple[str, ...], blocks: list[TextBlock]
+    ) -> Run:
         """Atoms (sentences) of `blocks` with boundary strengths and token estimates."""
-        section, prefix = self._prefix(section)
+        text = document.text
+        title, section, prefix = self.context_for(document.title, section)
         atoms: list[Atom] = []
         page: int | None = None
         for block in blocks:
@@ -139,19 +143,28 @@ class Chunker:
         encode = self.encoding.encode_ordinary
         for atom in atoms:
             atom.tokens = len(encode(text[atom.lead : atom.end]))
-        return Run(section, prefix, len(self.encoding.encode_ordinary(prefix)), atoms)
+        prefix_tokens = len(self.encoding.encode_ordinary(prefix))
+        return Run(section, prefix, prefix_tokens, atoms, title)
 
-    def _prefix(self, section: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-        """The heading path to carry, dropping outer headings until it takes <= half a budget."""
-        while section:
-            prefix = " > ".join(section) + "\n"
+    def context_for(
+        self, title: str | None, section: tuple[str, ...]
+    ) -> tuple[str | None, tuple[str, ...], str]:
+        """The title and heading path to carry within half a budget: (title, path, prefix).
+
+        When they take more, the title goes first, then the outer headings one by one.
+        """
+        while title or section:
+            prefix = context_prefix(title, section)
             fits_tokens = len(self.encoding.encode_ordinary(prefix)) <= self.max_tokens // 2
             if fits_tokens and (
                 self.window is None or self.window.count(prefix) <= self.window.limit // 2
             ):
-                return section, prefix
-            section = section[1:]
-        return (), ""
+                return title, section, prefix
+            if title:
+                title = None
+            else:
+                section = section[1:]
+        return None, (), ""
 
 
 def _normalised_blocks(document: ExtractedDocument) -> list[TextBlock]:

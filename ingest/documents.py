@@ -48,8 +48,8 @@ class ExtractedDocument:
 class ChunkDraft:
     """A chunk before embedding: `text == document.text[char_start:char_end]`.
 
-    `section` is the heading path (for a transcript chunk: the speaker); it is carried
-    into `embedding_text`, not into the span.
+    `section` is the heading path (for a transcript chunk: the speaker) and `title` the
+    document's title; both are carried into `embedding_text`, not into the span.
     """
 
     ordinal: int
@@ -59,10 +59,19 @@ class ChunkDraft:
     token_count: int
     page_number: int | None = None
     section: tuple[str, ...] = ()
+    title: str | None = None
 
     @property
     def embedding_text(self) -> str:
-        """What the embedder and the sparse encoder see: heading path, then the span."""
-        if not self.section:
-            return self.text
-        return " > ".join(self.section) + "\n" + self.text
+        """What the embedder and the sparse encoder see: title and heading path, the span."""
+        return context_prefix(self.title, self.section) + self.text
+
+
+def context_prefix(title: str | None, section: tuple[str, ...]) -> str:
+    """`Title > Heading > Subheading` and a line break; the title only when it is not
+    already the first heading. Empty when there is neither."""
+    path = list(section)
+    title = " ".join(title.split()) if title else ""
+    if title and (not path or path[0].strip().casefold() != title.casefold()):
+        path.insert(0, title)
+    return " > ".join(path) + "\n" if path else ""

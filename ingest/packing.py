@@ -58,6 +58,7 @@ class Run:
     prefix: str
     prefix_tokens: int
     atoms: list[Atom]
+    title: str | None = None  # the document title the prefix carries, if any
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ sentence for the user (corrupt, empty, unsupported); `ValueError` from
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.chunking import Chunker
 from ingest.documents import ChunkDraft, ExtractedDocument, SourceFile
@@ -77,6 +77,12 @@ class IngestPipeline:
     def transcript_chunker(self) -> TranscriptChunker:
         """Speaker-turn chunking of meeting transcripts at the default budget."""
         return TranscriptChunker(self.default_chunking().max_tokens, self._encoding, self.window)
+
+    def redraft(self, config: ChunkingConfig, title: str | None, stored: ChunkDraft) -> ChunkDraft:
+        """`stored` (a chunk as kept in SQL, without its title) as it was chunked: with
+        the document's title when the chunker carried it, so `embedding_text` matches."""
+        kept, section, _ = self._chunker(config).context_for(title, stored.section)
+        return replace(stored, title=kept if section == stored.section else None)
 
     def prepare_file(self, source: SourceFile, config: ChunkingConfig) -> PreparedDocument:
         extracted = self.extractor.run(source)

@@ -1,7 +1,7 @@
 """The `kb-service` command line: the parser and `main()`; each command group has a module.
 
-`serve` (serve, worker, migrate), `keys`, `ingest`, `query`, `eval` and `mcp`. The last
-four load the runtime and the model stack, so they are imported only when their command
+`serve` (serve, worker, migrate), `keys`, `ingest`, `query`, `reindex`, `eval` and `mcp`.
+The last five load the runtime and the model stack, so they are imported only when their command
 runs: `--help`, `migrate` and `keys create` start without them.
 """
 
@@ -20,15 +20,19 @@ from kb_service.cli.serve import cmd_migrate, cmd_serve, cmd_worker
 from kb_service.settings import ConfigurationError
 from retrieval.errors import IndexUnavailable
 
-DESCRIPTION = (
-    "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, eval, mcp."
-)
+DESCRIPTION = "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, reindex, eval, mcp."
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from kb_service.cli.ingest import ingest_paths
 
     return ingest_paths([Path(p) for p in args.paths], kb_name=args.kb, org_name=args.org)
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from kb_service.cli.reindex import reindex_kb
+
+    return reindex_kb(kb_name=args.kb, org_name=args.org)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -97,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--mode", choices=["answer", "retrieve"], default="answer")
     query.add_argument("--json", action="store_true", help="print the API's JSON shape")
     query.set_defaults(func=cmd_query)
+
+    reindex = commands.add_parser(
+        "reindex", help="rebuild a knowledge base's vectors from its stored text"
+    )
+    reindex.add_argument("--kb", required=True, help="knowledge base name")
+    reindex.add_argument("--org", default="default", help="organization name")
+    reindex.set_defaults(func=cmd_reindex)
 
     evaluation = commands.add_parser("eval", help="retrieval quality evaluation").add_subparsers(
         dest="eval", required=True

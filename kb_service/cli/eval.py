@@ -1,7 +1,8 @@
 """`kb-service eval beir DIR`: retrieval quality on a BEIR dataset, printed as JSON.
 
-The command ingests the dataset (title + text of each corpus document as a JSON text
-record, `external_id` = the corpus id) through the real job pipeline into a throw-away
+The command ingests the dataset (each corpus document as a JSON text record: its text,
+its `title` as the record's title field, which the embedded text carries, and
+`external_id` = the corpus id) through the real job pipeline into a throw-away
 knowledge base in a temporary `KB_DATA_DIR` (or `--data-dir`, reused when it already
 holds the dataset), runs every judged query of the split through the same service path
 as `/query` (hybrid, then dense-only and sparse-only), ranks documents by their best
@@ -62,7 +63,7 @@ def ingest_dataset(runtime: Runtime, org_id: str, kb_id: str, dataset: BeirDatas
             kb_id=kb_id,
             records=[
                 ingestion.TextRecord(
-                    text=f"{d.title}\n\n{d.text}" if d.title else d.text,
+                    text=d.text,
                     title=d.title or None,
                     external_id=d.id,
                 )
