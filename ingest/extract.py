@@ -17,7 +17,7 @@ from ingest.code import partition_code_text
 from ingest.documents import ExtractedDocument, SourceFile
 from ingest.email_files import partition_email_bytes
 from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, IngestError
-from ingest.json_files import partition_json_text, partition_jsonl_text
+from ingest.json_text import partition_json_text, partition_jsonl_text
 from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
 from ingest.normalise import TITLE, assemble, normalise_text, plain_text_pieces
 from ingest.partitioners import (

@@ -1,20 +1,16 @@
-"""JSON and JSON Lines files: records become documents, anything else readable text.
+"""JSON and JSON Lines files: strict parsing, and records files split into records.
 
-Two readings of one parsed file:
+`load_json` parses strict JSON (no `NaN`/`Infinity`) and says where it breaks.
+`records_in(filename, text, json_lines=)`: a *records file* is a JSON array of objects
+that each have a string `text`, an object whose `documents` (or `records`) is such an
+array (beside an optional shared `metadata`), or JSON Lines whose every line is such
+an object: the shape of the JSON ingest body. Each record becomes its own document
+(`JsonRecord`: `text`, `title`, `external_id`, `source_url`, `metadata`; other keys of
+a record join its metadata). A record that breaks the ingest body's rules raises
+`InvalidRecords`, naming it. Any other JSON is read as text by `ingest.json_text`.
 
-- `records_in(filename, content)`: a *records file* is a JSON array of objects that
-  each have a string `text`, an object whose `documents` (or `records`) is such an
-  array, or JSON Lines whose every line is such an object: the shape of the JSON
-  ingest body. Each record becomes its own document (`JsonRecord`: `text`, `title`,
-  `external_id`, `source_url`, `metadata`; other keys of a record join its metadata).
-  A record that breaks the ingest body's rules raises `InvalidRecords`, naming it.
-- `partition_json_text` / `partition_jsonl_text`: any other JSON is flattened into
-  `key: value` lines, one piece per line, under a heading that is the JSON path of the
-  object the lines belong to (`service.ports`, `items[2]`; JSON Lines: `line 3`), so a
-  chunk's heading path says where in the file its values sit.
-
-Failure modes: `CorruptDocument` naming the line and column of invalid JSON (or a
-`NaN`, or nesting deeper than `MAX_DEPTH`).
+Failure modes of `load_json`: `CorruptDocument` naming the line and column of invalid
+JSON (or a `NaN`, or nesting too deep for the parser).
 """
 
 from __future__ import annotations
@@ -26,10 +22,7 @@ from typing import Any
 
 from ingest.decoding import valid_unicode
 from ingest.errors import CorruptDocument, IngestError
-from ingest.normalise import TEXT, TITLE, Piece
-from ingest.partitioners import Partitioned
 
-MAX_DEPTH = 64
 RECORD_KEYS = ("documents", "records")
 MAX_TEXT_CHARS = 5_000_000
 MAX_FIELD_CHARS = 500
@@ -67,7 +60,7 @@ def load_json(text: str, name: str, *, line: int | None = None) -> Any:
         raise CorruptDocument(f"{where} nests JSON too deeply to be read.") from None
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
+def nonblank_lines(text: str) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
@@ -79,7 +72,7 @@ def records_in(filename: str, text: str, *, json_lines: bool) -> list[JsonRecord
     name = PurePath(filename).name or "The file"
     try:
         if json_lines:
-            values: Any = [load_json(line, name, line=n) for n, line in _lines(text)]
+            values: Any = [load_json(line, name, line=n) for n, line in nonblank_lines(text)]
         else:
             values = load_json(text, name)
     except CorruptDocument:
@@ -137,91 +130,3 @@ def _record(name: str, position: int, raw: dict[str, Any], shared: dict[str, Any
         source_url=fields["source_url"],
         metadata={**shared, **extra, **metadata},
     )
-
-
-# ------------------------------------------------------------------ flattening
-
-
-def _clean(value: str) -> str:
-    """One line of valid Unicode: lone surrogates become U+FFFD, whitespace collapses."""
-    return " ".join(valid_unicode(value).split())
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return _clean(value)
-    return json.dumps(value)  # numbers, true/false, null
-
-
-def _is_scalar(value: Any) -> bool:
-    return not isinstance(value, dict | list)
-
-
-def _child(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    key = _clean(key) or '""'
-    return f"{path}.{key}" if path else key
-
-
-def _flatten(value: Any, path: str, depth: int, name: str, out: list[Piece]) -> None:
-    if depth > MAX_DEPTH:
-        raise CorruptDocument(f"{name} nests JSON deeper than {MAX_DEPTH} levels.")
-    items: list[tuple[str | int, Any]] = []
-    if isinstance(value, dict):
-        items.extend(value.items())
-    else:
-        items.extend(enumerate(value))
-    lines: list[str] = []
-    nested: list[tuple[str | int, Any]] = []
-    for key, item in items:
-        label = (_clean(key) or '""') if isinstance(key, str) else f"[{key}]"
-        if _is_scalar(item):
-            text = _scalar(item)
-        elif isinstance(item, list) and item and all(_is_scalar(v) for v in item):
-            text = ", ".join(t for t in map(_scalar, item) if t)
-        else:
-            nested.append((key, item))
-            continue
-        if text:
-            lines.append(f"{label}: {text}")
-    if lines:
-        if path:
-            out.append(Piece(path, TITLE, level=1))
-        out.extend(Piece(line, TEXT) for line in lines)
-    for key, item in nested:
-        _flatten(item, _child(path, key), depth + 1, name, out)
-
-
-def flatten_json(value: Any, name: str, path: str = "") -> list[Piece]:
-    """Pieces of one parsed JSON value: headings by JSON path, one `key: value` per line."""
-    if _is_scalar(value):
-        text = _scalar(value)
-        heading = [Piece(path, TITLE, level=1)] if path and text else []
-        return [*heading, Piece(text, TEXT)] if text else []
-    out: list[Piece] = []
-    _flatten(value, path, 0, name, out)
-    return out
-
-
-def _title(value: Any) -> str | None:
-    if isinstance(value, dict):
-        for key in ("title", "name"):
-            if isinstance(value.get(key), str) and value[key].strip():
-                return _clean(value[key])[:MAX_FIELD_CHARS]
-    return None
-
-
-def partition_json_text(text: str, name: str) -> Partitioned:
-    """A JSON file, flattened (records files included: their fields as lines)."""
-    value = load_json(text, name)
-    return Partitioned(flatten_json(value, name), _title(value), headings_are_titles=False)
-
-
-def partition_jsonl_text(text: str, name: str) -> Partitioned:
-    """JSON Lines: each line flattened under the heading `line N`."""
-    pieces: list[Piece] = []
-    lines = _lines(text)
-    for number, line in lines:
-        pieces.extend(flatten_json(load_json(line, name, line=number), name, f"line {number}"))
-    return Partitioned(pieces, headings_are_titles=False, metadata={"line_count": len(lines)})

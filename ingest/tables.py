@@ -117,6 +117,10 @@ def partition_xlsx_bytes(data: bytes, name: str) -> Partitioned:
     sheets: list[str] = []
     try:
         for sheet in workbook.worksheets:
+            # the dimension a file declares is not trusted: an "A1:XFD1048576" sheet
+            # would otherwise be padded to a billion empty cells
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
             rows = row_pieces(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1))
             if rows:
                 sheets.append(normalise_text(sheet.title))

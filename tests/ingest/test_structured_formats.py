@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import time
 
 import pytest
 from openpyxl import Workbook
@@ -35,21 +37,38 @@ def test_json_is_flattened_under_its_json_paths(extractor: Extractor) -> None:
     assert_offsets_consistent(doc)
     found = spans(doc)
     assert ("owner: Platform team", ("catalog",)) in found
-    assert ("p99_latency_ms: 250", ("services[0].slo",)) in found
-    assert ("dependencies: pdf-service, object-storage", ("services[1]",)) in found
-    assert ("deprecated: false", ("services[1]",)) in found
+    assert ("version: 7", ("catalog",)) in found
+    # an array of objects is a table: one row per element, nested keys dotted
+    assert (
+        "[0] name: meter-collector; tier: 1; oncall: payments; slo.availability: 99.95%; "
+        "slo.p99_latency_ms: 250; dependencies: kafka, postgres",
+        ("services",),
+    ) in found
+    renderer = next(t for t, _ in found if t.startswith("[1] name: invoice-renderer"))
+    assert renderer.endswith("dependencies: pdf-service, object-storage; deprecated: false")
     drafts = chunk(doc, 40)
     slo = next(d for d in drafts if "99.95%" in d.text)
-    assert slo.section == ("services[0].slo",)
-    assert slo.embedding_text.startswith("services[0].slo\n")
+    assert slo.section == ("services",) and slo.embedding_text.startswith("services\n")
+    assert slo.text.startswith("[0] name: meter-collector")
 
 
-def test_json_lines_are_headed_by_line_number(extractor: Extractor) -> None:
+def test_a_large_array_of_objects_packs_many_elements_per_chunk(extractor: Extractor) -> None:
+    rows = [{"name": f"svc-{i}", "tier": i % 3, "slo": {"p99": i}} for i in range(300)]
+    doc = extractor.run(SourceFile("services.json", json.dumps({"services": rows}).encode()))
+    drafts = chunk(doc, 120)
+    assert len(drafts) <= len(rows) // 4  # several elements per chunk, not one each
+    for draft in drafts:  # every chunk starts at an element, overlap is whole elements
+        assert draft.text.startswith(("services", "["))
+        assert draft.section == ("services",)
+
+
+def test_json_lines_are_rows_named_by_line_number(extractor: Extractor) -> None:
     doc = extract(extractor, SAMPLES / "release-notes.jsonl")
     assert doc.source_type == "jsonl" and doc.metadata["line_count"] == 2
     assert_offsets_consistent(doc)
-    assert ("external_id: ledgerline-4.3", ("line 2",)) in spans(doc)
-    assert ("released: 2026-02-10", ("line 1.metadata",)) in spans(doc)
+    second = doc.text[doc.blocks[1].char_start : doc.blocks[1].char_end]
+    assert second.startswith("Line 2: external_id: ledgerline-4.3; title: Ledgerline 4.3")
+    assert second.endswith("metadata.product: ledgerline; metadata.released: 2026-03-03")
 
 
 def test_records_files_are_split_into_records() -> None:
@@ -139,6 +158,19 @@ def test_xlsx_row_numbers_count_blank_rows_and_blank_headers(extractor: Extracto
 
     doc = extractor.run(SourceFile("gaps.xlsx", _workbook(build)))
     assert doc.text.endswith("Row 5: Region: EMEA; Column B: 3; Owner: Ines")
+
+
+def test_a_sheet_reaching_the_last_cell_is_not_padded_to_a_billion_cells(
+    extractor: Extractor,
+) -> None:
+    def build(sheet: object) -> None:
+        sheet["A1"], sheet["B1"], sheet["A3"] = "Region", "Owner", "EMEA"  # type: ignore[index]
+        sheet["XFD1048576"] = "far away"  # type: ignore[index]
+
+    started = time.monotonic()
+    doc = extractor.run(SourceFile("far.xlsx", _workbook(build)))
+    assert time.monotonic() - started < 10
+    assert doc.text.endswith("Row 3: Region: EMEA\n\nRow 1048576: Column XFD: far away")
 
 
 def test_code_is_cut_at_definitions_and_keeps_indentation(extractor: Extractor) -> None:
