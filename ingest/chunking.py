@@ -18,7 +18,7 @@ How text is cut:
   words, then cl100k token boundaries) only when it cannot fit in a chunk by itself.
 - Overlap: the next chunk of a section starts with the last whole sentences of the
   previous one that fit in `overlap_tokens`; when even the last sentence is longer, with
-  its last words that fit (after a spreadsheet row, only whole rows, or nothing). The
+  its last words that fit (after a table row, only whole rows, or nothing). The
   overlap never exceeds `overlap_tokens`.
 - Fragments: when the last chunk of a section has fewer than `max_tokens / 4` tokens it
   is folded into the chunk before it, if the merged span still fits both budgets.

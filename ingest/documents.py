@@ -28,7 +28,7 @@ class TextBlock:
 
     char_start: int
     char_end: int
-    kind: str  # "title" | "text" | "list_item" | "table" | "row" (of a spreadsheet)
+    kind: str  # "title" | "text" | "list_item" | "table" | "row" (of a table)
     page_number: int | None = None
     section: tuple[str, ...] = ()
 

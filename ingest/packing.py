@@ -48,7 +48,7 @@ class Atom:
     grain: Level
     title: bool
     page: int | None
-    row: bool = False  # of a spreadsheet row, which overlaps only whole
+    row: bool = False  # of a table row (spreadsheet, JSON array), overlapped only whole
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,8 @@ class Packer:
     def _overlap(self, start: int, i: int, cut: int) -> Piece | None:
         """The tail of chunk `[start, atoms[cut-1].end)` to repeat: whole sentences if any fit.
 
-        A chunk that ends in a spreadsheet row repeats whole rows or nothing: a row's
-        last words without its first cells name no row.
+        A chunk that ends in a table row (`ROW` blocks: spreadsheet rows, JSON array
+        elements) repeats whole rows or nothing: a row's last words name no row.
         """
         if self.overlap_tokens == 0:
             return None
