@@ -20,6 +20,7 @@ from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, Inge
 from ingest.json_text import partition_json_text, partition_jsonl_text
 from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
 from ingest.normalise import TITLE, assemble, normalise_text, plain_text_pieces
+from ingest.pandoc_formats import PANDOC_FORMATS, partition_with_pandoc
 from ingest.partitioners import (
     Partitioned,
     partition_docx_bytes,
@@ -48,7 +49,7 @@ class Extractor:
     Failure modes: every problem with the file raises an `ingest.errors.IngestError`
     subclass (`UnsupportedFileType`, `EmptyDocument`/`NoTextLayer`, `CorruptDocument`,
     `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users. DOCX,
-    PPTX and XLSX archives are checked against `archive_limits` before they are parsed
+    PPTX, XLSX, ODT and EPUB archives are checked against `archive_limits` before they are parsed
     (`archives.py`).
     """
 
@@ -130,6 +131,13 @@ class Extractor:
             )
         if fmt == formats.EMAIL:
             return _guarded(name, fmt, lambda: partition_email_bytes(content, name))
+        if fmt in PANDOC_FORMATS:
+            data = content
+            if fmt in (formats.ODT, formats.EPUB):
+                check_archive(content, name, self.archive_limits)
+            elif fmt == formats.RST:  # pandoc reads UTF-8
+                data = formats.decode_text(content, name).text.encode()
+            return _guarded(name, fmt, lambda: partition_with_pandoc(fmt, data, name))
         if fmt in (formats.DOCX, formats.PPTX, formats.XLSX):
             check_archive(content, name, self.archive_limits)  # Office files are zip archives
             return _guarded(name, fmt, lambda: _ARCHIVE_PARTITIONERS[fmt](content, name))

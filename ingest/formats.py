@@ -7,6 +7,8 @@ The bytes are sniffed in this order, and the first rule that matches decides:
 | empty or whitespace only                    | `EmptyDocument`                          |
 | `%PDF-` in the first KiB                    | PDF, whatever the name                   |
 | a zip holding `word/`, `ppt/` or `xl/` parts | DOCX, PPTX or XLSX, whatever the name    |
+| a zip that is an ODT (`mimetype`) or EPUB   | ODT or EPUB, whatever the name           |
+| `{\\rtf` at the start                        | RTF, whatever the name                   |
 | another zip, or a known binary signature    | `UnsupportedFileType` naming what it is  |
 | text that opens like an HTML page           | HTML, whatever the name                  |
 | named PDF/DOCX/PPTX/XLSX, text that parses as JSON | JSON                              |
@@ -28,6 +30,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import PurePath
 
 from ingest.decoding import DecodedText, decode_text
@@ -36,7 +39,8 @@ from ingest.errors import CorruptDocument, EmptyDocument, UnsupportedFileType
 PDF, DOCX, PPTX, XLSX = "pdf", "docx", "pptx", "xlsx"
 HTML, MARKDOWN, TEXT = "html", "markdown", "text"
 JSON, JSONL, CSV, CODE, EMAIL = "json", "jsonl", "csv", "code", "email"
-BINARY_FORMATS = (PDF, DOCX, PPTX, XLSX)
+RST, RTF, ODT, EPUB = "rst", "rtf", "odt", "epub"  # read through pandoc
+BINARY_FORMATS = (PDF, DOCX, PPTX, XLSX, ODT, EPUB)
 
 # Source code and configuration files, read as text (`ingest.code`).
 _CODE_SUFFIXES = (
@@ -64,6 +68,10 @@ _EXTENSIONS = {
     ".csv": CSV,
     ".tsv": CSV,
     ".eml": EMAIL,
+    ".rst": RST,
+    ".rtf": RTF,
+    ".odt": ODT,
+    ".epub": EPUB,
     **dict.fromkeys(CODE_EXTENSIONS, CODE),
 }
 _MEDIA_TYPES = {
@@ -82,6 +90,11 @@ _MEDIA_TYPES = {
     "text/csv": CSV,
     "text/tab-separated-values": CSV,
     "message/rfc822": EMAIL,
+    "text/x-rst": RST,
+    "application/rtf": RTF,
+    "text/rtf": RTF,
+    "application/vnd.oasis.opendocument.text": ODT,
+    "application/epub+zip": EPUB,
 }
 _LABELS = {
     PDF: "PDF",
@@ -96,10 +109,14 @@ _LABELS = {
     CSV: "CSV",
     CODE: "source code",
     EMAIL: "email",
+    RST: "reStructuredText",
+    RTF: "RTF",
+    ODT: "OpenDocument text (.odt)",
+    EPUB: "EPUB",
 }
 SUPPORTED_SENTENCE = (
     "Supported formats are PDF, DOCX, PPTX, XLSX, CSV, JSON, JSON Lines, HTML, Markdown, "
-    "plain text, email (.eml) and source code or configuration files."
+    "plain text, email (.eml), RST, RTF, ODT, EPUB and source code or configuration files."
 )
 
 # Binary signatures we recognise only to refuse them with a helpful name.
@@ -116,7 +133,6 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office file (.doc/.ppt/.xls)"),
-    (b"{\\rtf", "an RTF document"),
 )
 _HTML_START = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S
@@ -125,6 +141,7 @@ _ZIP_KINDS = (
     ("word/document.xml", DOCX),
     ("ppt/presentation.xml", PPTX),
     ("xl/workbook.xml", XLSX),
+    ("META-INF/container.xml", EPUB),
 )
 
 __all__ = ["DecodedText", "decode_text", "detect_format", "format_for_name", "label"]
@@ -141,12 +158,18 @@ def format_for_name(filename: str) -> str | None:
 
 
 def _zip_kind(content: bytes) -> str | None:
-    """ "docx", "pptx", "xlsx", "zip" for other archives, None if it cannot be opened."""
+    """The Office/ODT/EPUB format of a zip, "zip" for other archives, None if unreadable."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
+            mimetype = b""
+            if "mimetype" in names:  # at most 100 bytes of it: never inflate a bomb here
+                with archive.open("mimetype") as entry:
+                    mimetype = entry.read(100)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, zlib.error):
+        return None  # RuntimeError: an encrypted entry
+    if mimetype.strip() == b"application/vnd.oasis.opendocument.text":
+        return ODT
     return next((kind for part, kind in _ZIP_KINDS if part in names), "zip")
 
 
@@ -187,7 +210,7 @@ def detect_format(filename: str, content: bytes, media_type: str | None = None) 
         return PDF
     if content.startswith(b"PK\x03\x04"):
         kind = _zip_kind(content)
-        if kind in (DOCX, PPTX, XLSX):
+        if kind in BINARY_FORMATS:
             return kind
         if claimed in BINARY_FORMATS:
             raise CorruptDocument(
@@ -195,6 +218,8 @@ def detect_format(filename: str, content: bytes, media_type: str | None = None) 
                 "saved in another format."
             )
         raise UnsupportedFileType(f"{name} is a zip archive. {SUPPORTED_SENTENCE}")
+    if content.startswith(b"{\\rtf"):
+        return RTF
     for signature, what in _BINARY_SIGNATURES:
         if content.startswith(signature):
             raise UnsupportedFileType(f"{name} looks like {what}. {SUPPORTED_SENTENCE}")

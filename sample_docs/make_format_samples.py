@@ -6,7 +6,9 @@ Run from the repository root with the project's virtualenv active:
 
 Like `make_samples.py`, every file is written deterministically: the workbook is
 written by openpyxl, then its zip entries get a fixed date and its core properties a
-fixed modification time (openpyxl stamps the time of saving).
+fixed modification time (openpyxl stamps the time of saving); the RTF, ODT and EPUB
+samples are converted from Markdown by the pandoc program (Debian's `pandoc`) with
+SOURCE_DATE_EPOCH set.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
+import subprocess
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -266,6 +270,70 @@ def write_email(path: Path) -> None:
     path.write_bytes(bytes(message))
 
 
+# ------------------------------------------------------------------ pandoc formats
+
+RELEASE_RST = """Ledgerline release process
+==========================
+
+Code freeze
+-----------
+
+The release branch is cut every Wednesday at 12:00 Lisbon time. After the freeze only
+fixes approved by two reviewers from the billing team are merged.
+
+Rollback
+--------
+
+* A release that raises the invoice error rate above 0.5% is rolled back.
+* Rollback must finish within 15 minutes of the decision.
+"""
+CONTRACT_MD = """# Nordlicht Hosting contract summary
+
+## Payment terms
+
+Invoices from Nordlicht Hosting are paid within 45 days. Late payment adds 1.5% per month.
+
+## Termination
+
+Either side may end the contract with 90 days notice, effective at the end of a quarter.
+"""
+SECURITY_MD = """# Workstation security policy
+
+## Multi-factor authentication
+
+Hardware security keys are replaced every two years; a lost key is reported to the
+security desk the same day.
+
+## Removable media
+
+USB storage devices are blocked on every company laptop. Exceptions need a ticket
+approved by the CISO.
+"""
+FIELD_GUIDE_MD = """# Tallinn data centre field guide
+
+## Arriving
+
+Visitors sign in at reception on the ground floor of the Ülemiste building and get a
+red badge that opens only the visitor lift.
+
+## In the server hall
+
+Photography is not allowed. Spare disks are kept in cage 14, and every disk taken out
+is logged on the clipboard at the cage door.
+"""
+
+
+def pandoc(markdown: str, target: Path, *extra: str) -> None:
+    """Convert Markdown with the pandoc program; SOURCE_DATE_EPOCH fixes every date."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(int(FIXED_TIME.timestamp()))}
+    subprocess.run(
+        ["pandoc", "--from", "markdown", "--standalone", "--output", str(target), *extra],
+        input=markdown.encode(),
+        env=env,
+        check=True,
+    )
+
+
 def main() -> None:
     """Write every sample of this script."""
     write_xlsx(HERE / "revenue-2026.xlsx")
@@ -280,6 +348,11 @@ def main() -> None:
     (HERE / "design-review-2026-02-24.srt").write_text(DESIGN_SRT, encoding="utf-8")
     (HERE / "support-sync-2026-02-25.txt").write_text(SUPPORT_SYNC, encoding="utf-8")
     write_email(HERE / "incident-followup.eml")
+    (HERE / "release-process.rst").write_text(RELEASE_RST, encoding="utf-8")
+    pandoc(CONTRACT_MD, HERE / "vendor-contract.rtf")
+    pandoc(SECURITY_MD, HERE / "security-policy.odt")
+    meta = ["--metadata", "title=Tallinn data centre field guide", "--metadata", "identifier=qf-fg"]
+    pandoc(FIELD_GUIDE_MD, HERE / "field-guide.epub", *meta)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ NEW_FORMATS = [
     "retry_policy.py",
     "deploy.yaml",
     "incident-followup.eml",
+    "security-policy.odt",
 ]
 
 
@@ -65,6 +66,7 @@ def test_new_formats_become_documents_with_exact_citations(client: TestClient, a
         "deploy.yaml": "code",
         "incident-followup.eml": "email",
         "incident-followup.eml - lag-timeline.csv": "csv",
+        "security-policy.odt": "odt",
     }
     email = by_source["incident-followup.eml"]
     assert email["title"] == "Incident follow-up: Kafka consumer lag on 24 February"
@@ -93,6 +95,8 @@ def test_new_formats_become_documents_with_exact_citations(client: TestClient, a
     assert rota["text"].startswith("Row 4: Week: 2026-W12; Primary: Mateo Rojas")
     cause = ask("What was the root cause of the Kafka consumer lag?", "incident-followup.eml")
     assert "starved the consumers of disk bandwidth" in cause["text"]
+    usb = ask("Are USB storage devices allowed on laptops?", "security-policy.odt")
+    assert "USB storage devices are blocked" in usb["text"]
     # a record's source is its title (its file is in the metadata)
     printer = ask("Which printer should I use in Leeds?", "Which printer should I use in Leeds?")
     assert "LDS-2F-Canon" in printer["text"]
