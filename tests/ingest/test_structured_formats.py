@@ -48,7 +48,8 @@ def test_json_is_flattened_under_its_json_paths(extractor: Extractor) -> None:
     assert renderer.endswith("dependencies: pdf-service, object-storage; deprecated: false")
     drafts = chunk(doc, 40)
     slo = next(d for d in drafts if "99.95%" in d.text)
-    assert slo.section == ("services",) and slo.embedding_text.startswith("services\n")
+    assert slo.section == ("services",)
+    assert slo.embedding_text.startswith("service-catalog > services\n")  # title, JSON path
     assert slo.text.startswith("[0] name: meter-collector")
 
 
@@ -136,8 +137,9 @@ def test_xlsx_sheets_are_headings_and_rows_are_cited_by_number(extractor: Extrac
     assert found[apac] == ("Q1 2026 revenue",)
     tallinn = next(t for t in found if "Tallinn" in t)
     assert found[tallinn] == ("Headcount",) and "Open roles since: 2026-01-12" in tallinn
-    drafts = chunk(doc, 60)
+    drafts = chunk(doc, 90)  # two or three rows per chunk, with the title and sheet prefix
     assert {d.section for d in drafts} == {("Q1 2026 revenue",), ("Headcount",)}
+    assert len(drafts) > 2
     assert all(d.text.startswith(("Row ", "Q1 2026 revenue", "Headcount")) for d in drafts)
 
 
