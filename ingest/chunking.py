@@ -18,7 +18,8 @@ How text is cut:
   words, then cl100k token boundaries) only when it cannot fit in a chunk by itself.
 - Overlap: the next chunk of a section starts with the last whole sentences of the
   previous one that fit in `overlap_tokens`; when even the last sentence is longer, with
-  its last words that fit. The overlap never exceeds `overlap_tokens`.
+  its last words that fit (after a table row, only whole rows, or nothing). The
+  overlap never exceeds `overlap_tokens`.
 - Fragments: when the last chunk of a section has fewer than `max_tokens / 4` tokens it
   is folded into the chunk before it, if the merged span still fits both budgets.
 
@@ -33,6 +34,7 @@ from dataclasses import replace
 import tiktoken
 
 from ingest.documents import ChunkDraft, ExtractedDocument, TextBlock, context_prefix
+from ingest.normalise import ROW
 from ingest.packing import Atom, Level, Packer, Run
 from ingest.sentences import sentence_spans, strip_span
 from ingest.window import MIN_MAX_TOKENS, ModelWindow, default_chunking_for
@@ -135,6 +137,7 @@ class Chunker:
                         Level.SENTENCE,
                         block.kind == "title",
                         block.page_number,
+                        block.kind == ROW,
                     )
                 )
             page = block.page_number

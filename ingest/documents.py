@@ -28,7 +28,7 @@ class TextBlock:
 
     char_start: int
     char_end: int
-    kind: str  # "title" | "text" | "list_item" | "table"
+    kind: str  # "title" | "text" | "list_item" | "table" | "row" (of a table)
     page_number: int | None = None
     section: tuple[str, ...] = ()
 
@@ -39,7 +39,7 @@ class ExtractedDocument:
 
     text: str
     blocks: list[TextBlock]
-    source_type: str  # "pdf" | "docx" | "pptx" | "html" | "markdown" | "text" | "json"
+    source_type: str  # a format of `ingest.formats` ("pdf", "csv", "code", ...) or "json"
     title: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 

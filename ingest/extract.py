@@ -13,10 +13,14 @@ from pathlib import PurePath
 
 from ingest import formats
 from ingest.archives import ArchiveLimits, check_archive
+from ingest.code import partition_code_text
 from ingest.documents import ExtractedDocument, SourceFile
+from ingest.email_files import partition_email_bytes
 from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, IngestError
+from ingest.json_text import partition_json_text, partition_jsonl_text
 from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
 from ingest.normalise import TITLE, assemble, normalise_text, plain_text_pieces
+from ingest.pandoc_formats import PANDOC_FORMATS, partition_with_pandoc
 from ingest.partitioners import (
     Partitioned,
     partition_docx_bytes,
@@ -25,6 +29,7 @@ from ingest.partitioners import (
     partition_pdf_fast,
     partition_pptx_bytes,
 )
+from ingest.tables import partition_csv_text, partition_xlsx_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +40,16 @@ class Extractor:
     """Turn an uploaded file into one normalised text plus `TextBlock`s.
 
     Input: a `SourceFile` (filename, bytes, optional media type). The real type is
-    detected from content first (PDF and DOCX/PPTX magic bytes win over a lying
-    extension), then from the name. Output: an `ExtractedDocument` whose blocks carry
-    page numbers (PDF pages, PPTX slides) and heading paths, with
+    detected from content first (PDF and Office magic bytes, HTML and JSON structure
+    win over a lying extension: `formats.py`), then from the name. Output: an
+    `ExtractedDocument` whose blocks carry page numbers (PDF pages, PPTX slides) and
+    heading paths (document headings, spreadsheet sheets, JSON paths), with
     `text[block.char_start:block.char_end]` equal to each element's normalised text.
 
     Failure modes: every problem with the file raises an `ingest.errors.IngestError`
     subclass (`UnsupportedFileType`, `EmptyDocument`/`NoTextLayer`, `CorruptDocument`,
-    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users. DOCX and
-    PPTX archives are checked against `archive_limits` before they are parsed
+    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users. DOCX,
+    PPTX, XLSX, ODT and EPUB archives are checked against `archive_limits` before they are parsed
     (`archives.py`).
     """
 
@@ -74,6 +80,7 @@ class Extractor:
             if self._warm:
                 return
             configure_offline_nlp()
+            import openpyxl  # noqa: F401
             import unstructured.partition.docx
             import unstructured.partition.html
             import unstructured.partition.md
@@ -102,6 +109,8 @@ class Extractor:
         first_title = next(
             (text[b.char_start : b.char_end] for b in blocks if b.kind == TITLE), None
         )
+        if not partitioned.headings_are_titles:
+            first_title = None
         declared = normalise_text(partitioned.declared_title or "")
         title = first_title or declared or PurePath(source.filename).stem or None
         metadata.update(partitioned.metadata)
@@ -116,25 +125,44 @@ class Extractor:
     def _partition(
         self, fmt: str, content: bytes, name: str, metadata: dict[str, object]
     ) -> Partitioned:
-        if fmt in (formats.HTML, formats.MARKDOWN, formats.TEXT):
-            decoded = formats.decode_text(content, name)
-            metadata["encoding"] = decoded.encoding
-            if not decoded.text.strip():
-                raise EmptyDocument(f"{name} contains only whitespace.")
-            if fmt == formats.TEXT:
-                return Partitioned(plain_text_pieces(decoded.text))
-            text_partitioner = (
-                partition_html_text if fmt == formats.HTML else partition_markdown_text
-            )
-            return _guarded(name, fmt, lambda: text_partitioner(decoded.text))
         if fmt == formats.PDF:
             return _guarded(
                 name, fmt, lambda: partition_pdf_fast(content, name, max_pages=self.max_pages)
             )
-        check_archive(content, name, self.archive_limits)  # DOCX and PPTX are zip archives
-        if fmt == formats.DOCX:
-            return _guarded(name, fmt, lambda: partition_docx_bytes(content))
-        return _guarded(name, fmt, lambda: partition_pptx_bytes(content))
+        if fmt == formats.EMAIL:
+            return _guarded(name, fmt, lambda: partition_email_bytes(content, name))
+        if fmt in PANDOC_FORMATS:
+            data = content
+            if fmt in (formats.ODT, formats.EPUB):
+                check_archive(content, name, self.archive_limits)
+            elif fmt == formats.RST:  # pandoc reads UTF-8
+                data = formats.decode_text(content, name).text.encode()
+            return _guarded(name, fmt, lambda: partition_with_pandoc(fmt, data, name))
+        if fmt in (formats.DOCX, formats.PPTX, formats.XLSX):
+            check_archive(content, name, self.archive_limits)  # Office files are zip archives
+            return _guarded(name, fmt, lambda: _ARCHIVE_PARTITIONERS[fmt](content, name))
+        decoded = formats.decode_text(content, name)
+        metadata["encoding"] = decoded.encoding
+        if not decoded.text.strip():
+            raise EmptyDocument(f"{name} contains only whitespace.")
+        return _guarded(name, fmt, lambda: _TEXT_PARTITIONERS[fmt](decoded.text, name))
+
+
+# Partitioners of text-family formats: decoded text and file name in, pieces out.
+_TEXT_PARTITIONERS: dict[str, Callable[[str, str], Partitioned]] = {
+    formats.TEXT: lambda text, _name: Partitioned(plain_text_pieces(text)),
+    formats.HTML: lambda text, _name: partition_html_text(text),
+    formats.MARKDOWN: lambda text, _name: partition_markdown_text(text),
+    formats.JSON: partition_json_text,
+    formats.JSONL: partition_jsonl_text,
+    formats.CSV: partition_csv_text,
+    formats.CODE: partition_code_text,
+}
+_ARCHIVE_PARTITIONERS: dict[str, Callable[[bytes, str], Partitioned]] = {
+    formats.DOCX: lambda data, _name: partition_docx_bytes(data),
+    formats.PPTX: lambda data, _name: partition_pptx_bytes(data),
+    formats.XLSX: partition_xlsx_bytes,
+}
 
 
 def _guarded(name: str, fmt: str, partition: Callable[[], Partitioned]) -> Partitioned:

@@ -1,28 +1,60 @@
-"""Decide what an uploaded file really is, and decode text files safely.
+"""Decide what an uploaded file really is: content first, then the name.
 
-Detection trusts content over names: magic bytes identify PDF and Office Open XML
-(DOCX/PPTX) even when the extension lies, and known binary formats are refused even
-when named `.txt`. Among text formats (HTML, Markdown, plain text) the extension and
-media type decide, except that a text file that opens like an HTML page is HTML.
+The bytes are sniffed in this order, and the first rule that matches decides:
+
+| the bytes                                   | format                                   |
+|---------------------------------------------|------------------------------------------|
+| empty or whitespace only                    | `EmptyDocument`                          |
+| `%PDF-` in the first KiB                    | PDF, whatever the name                   |
+| a zip holding `word/`, `ppt/` or `xl/` parts | DOCX, PPTX or XLSX, whatever the name    |
+| a zip that is an ODT (`mimetype`) or EPUB   | ODT or EPUB, whatever the name           |
+| `{\\rtf` at the start                        | RTF, whatever the name                   |
+| another zip, or a known binary signature    | `UnsupportedFileType` naming what it is  |
+| text that opens like an HTML page           | HTML, whatever the name                  |
+| named PDF/DOCX/PPTX/XLSX, text that parses as JSON | JSON                              |
+| named PDF/DOCX/PPTX/XLSX, anything else     | `CorruptDocument`                        |
+| named `.json`, not one JSON value, but one per line | JSON Lines                       |
+| named `.jsonl`, one JSON value over several lines | JSON                               |
+| named text (or unnamed), a JSON object/array | JSON                                    |
+| named `.vtt` or `.srt` (a transcript)       | `UnsupportedFileType`: import a meeting  |
+| a known text-family name or media type      | that format                              |
+| text without a known name, `text/*` type    | plain text                               |
+| anything else                               | `UnsupportedFileType`                    |
+
+Text files are decoded by `ingest.decoding` (re-exported here as `decode_text`).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
-import unicodedata
 import zipfile
-from dataclasses import dataclass
+import zlib
 from pathlib import PurePath
 
+from ingest.decoding import DecodedText, decode_text
 from ingest.errors import CorruptDocument, EmptyDocument, UnsupportedFileType
 
-PDF, DOCX, PPTX, HTML, MARKDOWN, TEXT = "pdf", "docx", "pptx", "html", "markdown", "text"
+PDF, DOCX, PPTX, XLSX = "pdf", "docx", "pptx", "xlsx"
+HTML, MARKDOWN, TEXT = "html", "markdown", "text"
+JSON, JSONL, CSV, CODE, EMAIL = "json", "jsonl", "csv", "code", "email"
+RST, RTF, ODT, EPUB = "rst", "rtf", "odt", "epub"  # read through pandoc
+BINARY_FORMATS = (PDF, DOCX, PPTX, XLSX, ODT, EPUB)
 
+# Source code and configuration files, read as text (`ingest.code`).
+_CODE_SUFFIXES = (
+    ".py .pyi .js .mjs .cjs .jsx .ts .tsx .go .java .kt .kts .scala .rb .rs .c .h .cc .cpp "
+    ".hpp .cs .php .swift .m .lua .pl .r .sh .bash .zsh .ps1 .sql .yaml .yml .toml .ini "
+    ".cfg .conf .properties .xml .css .scss .proto .tf .gradle .graphql"
+)
+CODE_EXTENSIONS = frozenset(_CODE_SUFFIXES.split())
 _EXTENSIONS = {
     ".pdf": PDF,
     ".docx": DOCX,
     ".pptx": PPTX,
+    ".xlsx": XLSX,
+    ".xlsm": XLSX,
     ".html": HTML,
     ".htm": HTML,
     ".xhtml": HTML,
@@ -30,26 +62,62 @@ _EXTENSIONS = {
     ".markdown": MARKDOWN,
     ".txt": TEXT,
     ".text": TEXT,
+    ".json": JSON,
+    ".jsonl": JSONL,
+    ".ndjson": JSONL,
+    ".csv": CSV,
+    ".tsv": CSV,
+    ".eml": EMAIL,
+    ".rst": RST,
+    ".rtf": RTF,
+    ".odt": ODT,
+    ".epub": EPUB,
+    **dict.fromkeys(CODE_EXTENSIONS, CODE),
 }
 _MEDIA_TYPES = {
     "application/pdf": PDF,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCX,
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": PPTX,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSX,
     "text/html": HTML,
     "application/xhtml+xml": HTML,
     "text/markdown": MARKDOWN,
     "text/x-markdown": MARKDOWN,
     "text/plain": TEXT,
+    "application/json": JSON,
+    "application/x-ndjson": JSONL,
+    "application/jsonl": JSONL,
+    "text/csv": CSV,
+    "text/tab-separated-values": CSV,
+    "message/rfc822": EMAIL,
+    "text/x-rst": RST,
+    "application/rtf": RTF,
+    "text/rtf": RTF,
+    "application/vnd.oasis.opendocument.text": ODT,
+    "application/epub+zip": EPUB,
 }
 _LABELS = {
     PDF: "PDF",
     DOCX: "Word (.docx)",
     PPTX: "PowerPoint (.pptx)",
+    XLSX: "Excel (.xlsx)",
     HTML: "HTML",
     MARKDOWN: "Markdown",
     TEXT: "text",
+    JSON: "JSON",
+    JSONL: "JSON Lines",
+    CSV: "CSV",
+    CODE: "source code",
+    EMAIL: "email",
+    RST: "reStructuredText",
+    RTF: "RTF",
+    ODT: "OpenDocument text (.odt)",
+    EPUB: "EPUB",
 }
-SUPPORTED_SENTENCE = "Supported formats are PDF, DOCX, PPTX, HTML, Markdown and plain text."
+SUPPORTED_SENTENCE = (
+    "Supported formats are PDF, DOCX, PPTX, XLSX, CSV, JSON, JSON Lines, HTML, Markdown, "
+    "plain text, email (.eml), RST, RTF, ODT, EPUB and source code or configuration files."
+)
 
 # Binary signatures we recognise only to refuse them with a helpful name.
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -65,16 +133,18 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office file (.doc/.ppt/.xls)"),
-    (b"{\\rtf", "an RTF document"),
 )
 _HTML_START = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S
 )
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (b"\xef\xbb\xbf", "utf-8"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
+_ZIP_KINDS = (
+    ("word/document.xml", DOCX),
+    ("ppt/presentation.xml", PPTX),
+    ("xl/workbook.xml", XLSX),
+    ("META-INF/container.xml", EPUB),
 )
+
+__all__ = ["DecodedText", "decode_text", "detect_format", "format_for_name", "label"]
 
 
 def label(fmt: str) -> str:
@@ -88,26 +158,45 @@ def format_for_name(filename: str) -> str | None:
 
 
 def _zip_kind(content: bytes) -> str | None:
-    """ "docx", "pptx", "zip" for other archives, None if the zip cannot be opened."""
+    """The Office/ODT/EPUB format of a zip, "zip" for other archives, None if unreadable."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    if "word/document.xml" in names:
-        return DOCX
-    if "ppt/presentation.xml" in names:
-        return PPTX
-    return "zip"
+            mimetype = b""
+            if "mimetype" in names:  # at most 100 bytes of it: never inflate a bomb here
+                with archive.open("mimetype") as entry:
+                    mimetype = entry.read(100)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, zlib.error):
+        return None  # RuntimeError: an encrypted entry
+    if mimetype.strip() == b"application/vnd.oasis.opendocument.text":
+        return ODT
+    return next((kind for part, kind in _ZIP_KINDS if part in names), "zip")
+
+
+def _strict_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parses_as_json(content: bytes) -> bool:
+    """Is `content` (UTF-8, optionally with a BOM) one JSON object or array?"""
+    body = content.removeprefix(b"\xef\xbb\xbf").strip()
+    if body[:1] not in (b"{", b"[") or body[-1:] not in (b"}", b"]"):
+        return False
+    try:
+        json.loads(body.decode("utf-8"), parse_constant=_strict_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _is_json_lines(content: bytes) -> bool:
+    """Every non-empty line is one JSON object or array."""
+    lines = [line for line in content.removeprefix(b"\xef\xbb\xbf").splitlines() if line.strip()]
+    return bool(lines) and all(parses_as_json(line) for line in lines)
 
 
 def detect_format(filename: str, content: bytes, media_type: str | None = None) -> str:
-    """Return one of pdf, docx, pptx, html, markdown, text for an upload.
-
-    Raises EmptyDocument for empty or whitespace-only bytes, CorruptDocument when the
-    name promises PDF/DOCX/PPTX but the bytes are something else, and
-    UnsupportedFileType for anything we do not read.
-    """
+    """The format of an upload (see the module's table), or an IngestError saying why not."""
     name = PurePath(filename).name or "The file"
     if not content.strip():
         raise EmptyDocument(f"{name} is empty.")
@@ -121,84 +210,40 @@ def detect_format(filename: str, content: bytes, media_type: str | None = None) 
         return PDF
     if content.startswith(b"PK\x03\x04"):
         kind = _zip_kind(content)
-        if kind in (DOCX, PPTX):
+        if kind in BINARY_FORMATS:
             return kind
-        if claimed in (DOCX, PPTX):
+        if claimed in BINARY_FORMATS:
             raise CorruptDocument(
                 f"{name} is not a valid {label(claimed)} file; it may be damaged or "
                 "saved in another format."
             )
         raise UnsupportedFileType(f"{name} is a zip archive. {SUPPORTED_SENTENCE}")
+    if content.startswith(b"{\\rtf"):
+        return RTF
     for signature, what in _BINARY_SIGNATURES:
         if content.startswith(signature):
             raise UnsupportedFileType(f"{name} looks like {what}. {SUPPORTED_SENTENCE}")
-    if claimed in (PDF, DOCX, PPTX):
+    if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
+        return HTML
+    if claimed in BINARY_FORMATS:
+        if parses_as_json(content):
+            return JSON
         raise CorruptDocument(
             f"{name} is not a valid {label(claimed)} file; it may be damaged or saved "
             "in another format."
         )
+    if claimed == JSON and not parses_as_json(content) and _is_json_lines(content):
+        return JSONL
+    if claimed == JSONL and parses_as_json(content) and not _is_json_lines(content):
+        return JSON
+    if claimed in (TEXT, None) and parses_as_json(content):
+        return JSON
+    if ext in (".vtt", ".srt"):
+        raise UnsupportedFileType(
+            f"{name} is a transcript: import it as a meeting (POST /meetings/import, or "
+            "kb-service ingest), not as a document."
+        )
     if by_name is None and ext and not mime.startswith("text/"):
         kind = ext.lstrip(".")
         raise UnsupportedFileType(f"{name}: .{kind} files are not supported. {SUPPORTED_SENTENCE}")
-    if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
-        return HTML
     return claimed or TEXT
-
-
-@dataclass(frozen=True)
-class DecodedText:
-    """Text of a text-family file and the encoding it was read with."""
-
-    text: str
-    encoding: str
-
-
-def _bad_char_ratio(text: str) -> float:
-    bad = sum(
-        1
-        for ch in text
-        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
-    )
-    return bad / max(len(text), 1)
-
-
-def decode_text(content: bytes, filename: str = "") -> DecodedText:
-    """Decode a text file: BOM, then UTF-8, then charset detection, then cp1252/latin-1.
-
-    Raises CorruptDocument when the bytes are binary data rather than text (NUL bytes,
-    or a high share of control characters after decoding).
-    """
-    name = PurePath(filename).name or "The file"
-    not_text = CorruptDocument(f"{name} contains binary data, not readable text.")
-    for bom, encoding in _BOMS:
-        if content.startswith(bom):
-            try:
-                text = content[len(bom) :].decode(encoding)
-            except UnicodeDecodeError:
-                raise not_text from None
-            return _checked(DecodedText(text, encoding), not_text)
-    if b"\x00" in content:
-        raise not_text
-    try:
-        return _checked(DecodedText(content.decode("utf-8"), "utf-8"), not_text)
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(content).best()
-    if best is not None and best.encoding not in ("utf_8", "ascii"):
-        decoded = DecodedText(str(best), best.encoding)
-        if _bad_char_ratio(decoded.text) <= 0.01:
-            return decoded
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            return _checked(DecodedText(content.decode(encoding), encoding), not_text)
-        except UnicodeDecodeError:
-            continue
-    raise not_text  # unreachable: latin-1 decodes any byte string
-
-
-def _checked(decoded: DecodedText, error: CorruptDocument) -> DecodedText:
-    if _bad_char_ratio(decoded.text) > 0.01:
-        raise error
-    return decoded

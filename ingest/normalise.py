@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ingest.documents import TextBlock
 
 SEPARATOR = "\n\n"
-TITLE, TEXT, LIST_ITEM, TABLE = "title", "text", "list_item", "table"
+TITLE, TEXT, LIST_ITEM, TABLE, ROW = "title", "text", "list_item", "table", "row"
 
 # Soft hyphen, zero-width space, word joiner, BOM: invisible and harmful to matching.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))

@@ -48,6 +48,7 @@ class Atom:
     grain: Level
     title: bool
     page: int | None
+    row: bool = False  # of a table row (spreadsheet, JSON array), overlapped only whole
 
 
 @dataclass(frozen=True)
@@ -186,10 +187,16 @@ class Packer:
         return tokens
 
     def _overlap(self, start: int, i: int, cut: int) -> Piece | None:
-        """The tail of chunk `[start, atoms[cut-1].end)` to repeat: whole sentences if any fit."""
+        """The tail of chunk `[start, atoms[cut-1].end)` to repeat: whole sentences if any fit.
+
+        A chunk that ends in a table row (`ROW` blocks: spreadsheet rows, JSON array
+        elements) repeats whole rows or nothing: a row's last words name no row.
+        """
         if self.overlap_tokens == 0:
             return None
         atoms, end = self.atoms, self.atoms[cut - 1].end
+        rows = atoms[cut - 1].row
+        whole = Level.BLOCK if rows else Level.SENTENCE
         aligned: list[tuple[int, int | None]] = []
         loose: list[tuple[int, int | None]] = []
         total, k = 0, cut - 1
@@ -197,11 +204,11 @@ class Packer:
             total += atoms[k].tokens
             if total > self.overlap_tokens:
                 break
-            (aligned if atoms[k].level <= Level.SENTENCE else loose).append(
-                (atoms[k].start, atoms[k].page)
-            )
+            (aligned if atoms[k].level <= whole else loose).append((atoms[k].start, atoms[k].page))
             k -= 1
         carry = self._first_within_overlap(aligned[::-1], end)
+        if rows:
+            return carry
         carry = carry or self._first_within_overlap(loose[::-1], end)
         if carry is None:  # even the last sentence is too long: repeat its last words
             last = atoms[cut - 1]
@@ -254,6 +261,7 @@ class Packer:
                     grain,
                     atom.title,
                     atom.page,
+                    atom.row,
                 )
                 for n, ((s, e, tokens), lead) in enumerate(
                     zip(runs, [atom.lead] + [r[1] for r in runs[:-1]], strict=True)

@@ -43,11 +43,17 @@ _PAGE_LABEL = re.compile(r"^\W*(page\s*)?\d+(\s*(of|/)\s*\d+)?\W*$", re.I)
 
 @dataclass
 class Partitioned:
-    """What a partitioner found: pieces, a declared title, format metadata."""
+    """What a partitioner found: pieces, a declared title, format metadata.
+
+    `headings_are_titles` is False for formats whose headings are locations (a JSON
+    path, a sheet name), not the document's title: then the declared title or the
+    file name is the title.
+    """
 
     pieces: list[Piece]
     declared_title: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    headings_are_titles: bool = True
 
 
 def _piece(element: Any, kind: str, level: int | None = None) -> Piece:

@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# pandoc (Debian) converts .rst, .rtf, .odt and .epub files for unstructured; without it
+# those files fail with a sentence naming pandoc, and everything else works.
+if ! command -v pandoc >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q pandoc >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q pandoc >/dev/null 2>&1; } \
+      || echo "setup: could not install pandoc; .rst/.rtf/.odt/.epub files will fail" >&2
+  else
+    echo "setup: pandoc is not installed (apt-get install pandoc); .rst/.rtf/.odt/.epub files will fail" >&2
+  fi
+fi
 stamp=.venv/.kb-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

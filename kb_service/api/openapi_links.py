@@ -17,6 +17,11 @@ _CREATED = "$response.body#/data/id"
 _FIRST = "$response.body#/data/0/id"
 _IN_KB = "$request.path.kb_id"
 
+_MEETING_LINKS = [
+    ("GetMeeting", "get", "/api/v1/meetings/{meeting_id}", {"meeting_id": _CREATED}),
+    ("GetTranscript", "get", "/api/v1/meetings/{meeting_id}/transcript", {"meeting_id": _CREATED}),
+]
+
 # (method, source path): [(link name, method, target path, {parameter: expression})]
 LINKS: dict[tuple[str, str], list[tuple[str, str, str, dict[str, str]]]] = {
     ("post", "/api/v1/knowledge-bases"): [
@@ -71,15 +76,8 @@ LINKS: dict[tuple[str, str], list[tuple[str, str, str, dict[str, str]]]] = {
     ("get", "/api/v1/projects"): [
         ("GetListedProject", "get", "/api/v1/projects/{project_id}", {"project_id": _FIRST}),
     ],
-    ("post", "/api/v1/meetings"): [
-        ("GetMeeting", "get", "/api/v1/meetings/{meeting_id}", {"meeting_id": _CREATED}),
-        (
-            "GetTranscript",
-            "get",
-            "/api/v1/meetings/{meeting_id}/transcript",
-            {"meeting_id": _CREATED},
-        ),
-    ],
+    ("post", "/api/v1/meetings"): _MEETING_LINKS,
+    ("post", "/api/v1/meetings/import"): _MEETING_LINKS,
     ("post", "/api/v1/meeting-sources"): [
         ("ListMeetingSources", "get", "/api/v1/meeting-sources", {}),
         (

@@ -1,10 +1,12 @@
 """`kb-service ingest PATH... --kb NAME`: the same job pipeline, for this command's jobs only.
 
-The command queues its files as ingest jobs, then sees exactly those jobs through:
-it claims each one that is still claimable (queued, or running under an expired
-lease) and processes it in this process; a job that a standalone worker took is
-waited for by polling its row. Other jobs in the queue are never touched. The
-summary counts come from the final status of every document.
+The command queues its files as ingest jobs (filled by documents: a JSON records file
+is one per record, `ingest_batches.py`), then sees exactly those jobs through: it
+claims each one that is still claimable (queued, or running under an expired lease)
+and processes it in this process; a job that a standalone worker took is waited for
+by polling its row. Other jobs in the queue are never touched. The
+summary counts come from the final status of every document. Transcript files become
+meetings of the knowledge base's project instead (`ingest_meetings.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from kb_service.cli.ingest_batches import plan_batches
+from kb_service.cli.ingest_meetings import import_meetings, split_meeting_files
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.runtime import Runtime
 from kb_service.services import ingestion, knowledge_bases
@@ -69,17 +73,31 @@ def ingest_paths(paths: list[Path], *, kb_name: str, org_name: str) -> int:
             runtime.db, organization_id=org.id, pipeline=runtime.pipeline, name=kb_name
         )
         org_id, kb_id = org.id, kb.id
-        jobs: list[tuple[str, list[Path]]] = []
-        for start in range(0, len(files), ingestion.MAX_DOCUMENTS_PER_JOB):
-            batch = files[start : start + ingestion.MAX_DOCUMENTS_PER_JOB]
-            submitted = ingestion.submit_ingest(
-                runtime.db,
-                organization_id=org_id,
-                kb_id=kb_id,
-                uploads=[ingestion.Upload(p.name, p.read_bytes()) for p in batch],
+        documents, transcripts = split_meeting_files(files)
+        code = 1
+        if documents:
+            plan = plan_batches(documents)
+            jobs: list[tuple[str, list[str]]] = []
+            for batch in plan.batches:
+                submitted = ingestion.submit_ingest(
+                    runtime.db, organization_id=org_id, kb_id=kb_id, uploads=batch.uploads
+                )
+                jobs.append((submitted.job.id, batch.labels))
+            code = _run_with_progress(runtime, jobs, kb_name, plan.refused)
+        if transcripts and code != 130:
+            meetings = import_meetings(
+                runtime, organization_id=org_id, project_id=kb.project_id, paths=transcripts
             )
-            jobs.append((submitted.job.id, batch))
-        return _run_with_progress(runtime, jobs, kb_name)
+            for path, reason in meetings.failed:
+                print(f"  failed: {path}: {reason}")
+            print(
+                f"kb-service: {len(meetings.indexed)} of {len(transcripts)} transcripts "
+                "imported and indexed as meetings"
+                + (" of the knowledge base's project" if kb.project_id else "")
+            )
+            if meetings.indexed and code == 1:
+                code = 0
+        return code
     finally:
         runtime.close()
 
@@ -145,9 +163,14 @@ def _progress(runtime: Runtime, job_ids: list[str]) -> _Progress:
     )
 
 
-def _run_with_progress(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) -> int:
+def _run_with_progress(
+    runtime: Runtime,
+    jobs: list[tuple[str, list[str]]],
+    kb_name: str,
+    refused: list[tuple[str, str]],
+) -> int:
     job_ids = [job_id for job_id, _ in jobs]
-    total = sum(len(paths) for _, paths in jobs)
+    total = sum(len(labels) for _, labels in jobs)
     stop = threading.Event()
     driver = threading.Thread(
         target=_work_own_jobs, args=(runtime, job_ids, stop), name="kb-ingest", daemon=True
@@ -170,11 +193,16 @@ def _run_with_progress(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_
             "finish when a worker (kb-service serve or worker) takes them over"
         )
         return 130
-    return _report(runtime, jobs, kb_name)
+    return _report(runtime, jobs, kb_name, refused)
 
 
-def _report(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) -> int:
-    """Print each failed file with its error and the true counts; 1 when nothing was ingested."""
+def _report(
+    runtime: Runtime,
+    jobs: list[tuple[str, list[str]]],
+    kb_name: str,
+    refused: list[tuple[str, str]],
+) -> int:
+    """Print each failed document with its error and the true counts; 1 when none made it."""
     with runtime.db.session() as session:  # finished items no longer hold their bytes
         items = {
             (item.job_id, item.position): (item.status, item.error)
@@ -182,15 +210,18 @@ def _report(runtime: Runtime, jobs: list[tuple[str, list[Path]]], kb_name: str) 
             for item in ingestion.job_items(session, job_id=job_id)
         }
     counts: Counter[str] = Counter()
-    for job_id, paths in jobs:
-        for position, path in enumerate(paths):
+    for path, reason in refused:
+        counts["failed"] += 1
+        print(f"  failed: {path}: {reason}")
+    for job_id, labels in jobs:
+        for position, label in enumerate(labels):
             status, error = items.get((job_id, position), ("missing", None))
             if status in INGESTED:
                 counts[status] += 1
             else:
                 counts["failed"] += 1
-                print(f"  failed: {path}: {error or f'not processed ({status})'}")
-    total = sum(len(paths) for _, paths in jobs)
+                print(f"  failed: {label}: {error or f'not processed ({status})'}")
+    total = sum(len(labels) for _, labels in jobs) + len(refused)
     ingested = sum(counts[status] for status in INGESTED)
     summary = f"kb-service: {ingested} of {total} documents ingested into {kb_name!r}"
     if counts["unchanged"]:

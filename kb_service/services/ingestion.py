@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,30 +15,18 @@ from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
 from kb_service.services.knowledge_bases import load_kb
+from kb_service.services.uploads import (
+    TextRecord,
+    Upload,
+    check_source_url,
+    safe_filename,
+    safe_media_type,
+    split_record_files,
+)
 from kb_service.statuses import JobStatus
 from kb_service.strict_json import checked_metadata
 
 MAX_DOCUMENTS_PER_JOB = 1000
-MAX_SOURCE_URL_LENGTH = 2000  # the documents' and items' `source_url` columns
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
-# RFC 6838 type/subtype names (at most 127 characters each)
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str | None
-    content: bytes
-    media_type: str | None = None
-
-
-@dataclass(frozen=True)
-class TextRecord:
-    text: str
-    title: str | None = None
-    source_url: str | None = None
-    external_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,30 +35,6 @@ class IngestJobWithItems:
 
     job: IngestJob
     items: list[IngestItem]
-
-
-def safe_filename(name: str | None) -> str:
-    """The last path component, without control or reserved characters, at most 255 chars.
-
-    "../../etc/passwd" becomes "passwd"; "C:\\x\\report.pdf" becomes "report.pdf".
-    """
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").split("/")[-1]
-    name = _UNSAFE.sub("", name).strip().lstrip(".").strip()
-    if len(name) > 255:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[: 250 - len(ext)] + dot + ext) if dot and len(ext) < 10 else name[:255]
-    return name or "upload"
-
-
-def safe_media_type(value: str | None) -> str | None:
-    """The declared `type/subtype` (lowercase, parameters dropped), or None if malformed.
-
-    A declared media type is only a hint (formats are detected from the file name and
-    bytes too), so an unreadable one is ignored rather than refused.
-    """
-    essence = (value or "").split(";", 1)[0].strip().lower()
-    return essence if _MEDIA_TYPE.fullmatch(essence) else None
 
 
 def _sha256(data: bytes) -> str:
@@ -92,25 +54,17 @@ def submit_ingest(
 
     `metadata` applies to every source; a text record's own metadata wins over it. Both
     keep the metadata limits of `strict_json` (else `InvalidInput`/`PayloadTooLarge`).
+    A JSON records file among the uploads becomes its records, an email is followed by
+    its attachments (`split_record_files`).
     """
     checked_metadata(metadata or {})
+    uploads, from_files = split_record_files(uploads)
+    records = [*records, *from_files]
     for position, record in enumerate(records):
         checked_metadata(record.metadata, field=f"documents.{position}.metadata")
-        _check_source_url(record.source_url, field=f"documents.{position}.source_url")
+        check_source_url(record.source_url, field=f"documents.{position}.source_url")
     with db.session() as session:
         return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
-
-
-def _check_source_url(url: str | None, *, field: str) -> None:
-    if url is not None and len(url) > MAX_SOURCE_URL_LENGTH:
-        problem = (
-            f"at most {MAX_SOURCE_URL_LENGTH} characters are allowed "
-            f"(this URL has {len(url)} once normalised)"
-        )
-        raise InvalidInput(
-            f"{field}: {problem}",
-            errors=[{"field": field, "message": problem, "type": "string_too_long"}],
-        )
 
 
 def _add_job(
@@ -145,7 +99,7 @@ def _add_job(
             job_id=job.id,
             filename=safe_filename(upload.filename),
             media_type=safe_media_type(upload.media_type),
-            metadata_=dict(shared),
+            metadata_={**shared, **upload.metadata},
             content=upload.content,
             content_hash=_sha256(upload.content),
         )

@@ -33,7 +33,7 @@ def assert_offsets_consistent(doc: ExtractedDocument) -> None:
     for block, piece in zip(doc.blocks, pieces, strict=True):
         assert piece and piece == piece.strip(), block
         assert "\n\n" not in piece
-        assert block.kind in {"title", "text", "list_item", "table"}
+        assert block.kind in {"title", "text", "list_item", "table", "row"}
     for before, after in zip(doc.blocks, doc.blocks[1:], strict=False):
         assert after.char_start == before.char_end + 2
 

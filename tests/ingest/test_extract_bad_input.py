@@ -83,7 +83,7 @@ def _zip_bytes() -> bytes:
         ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00" + bytes(200), UnsupportedFileType),
         ("archive.zip", _zip_bytes(), UnsupportedFileType),
         ("logo.png", b"\x89PNG\r\n\x1a\n" + bytes(100), UnsupportedFileType),
-        ("budget.xlsx", b"just some words", UnsupportedFileType),
+        ("budget.xlsx", b"just some words", CorruptDocument),
         ("report.pdf", b"This is plain text, not a PDF.", CorruptDocument),
         ("deck.pptx", _zip_bytes(), CorruptDocument),
     ],

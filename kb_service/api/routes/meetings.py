@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from kb_service.api.deps import (
     DB,
@@ -26,6 +27,7 @@ from kb_service.api.schemas.meetings import (
     TranscriptOut,
 )
 from kb_service.services import meetings as service
+from kb_service.services import transcript_import
 from kb_service.settings import Settings
 
 router = APIRouter(tags=["meetings"], route_class=StrictJsonRoute)
@@ -43,6 +45,30 @@ def import_meeting(body: MeetingIn, principal: Writer, db: DB) -> Any:
         started_at=body.started_at,
         participants=body.participants,
         segments=body.to_segments(),
+    )
+    return ok(MeetingOut.of(meeting).model_dump(mode="json"))
+
+
+@router.post("/meetings/import", status_code=201, response_model=Envelope[MeetingOut])
+async def import_transcript_file(
+    file: Annotated[UploadFile, File(description=".vtt, .srt, 'Speaker: text' or JSON")],
+    principal: Writer,
+    db: DB,
+    title: Annotated[str | None, Form(min_length=1, max_length=500)] = None,
+    project_id: Annotated[str | None, Form(max_length=100)] = None,
+    platform: Annotated[str | None, Form(max_length=100)] = None,
+) -> Any:
+    """Import a transcript file as a finished meeting; it is indexed in the background."""
+    content = await file.read()
+    meeting = await run_in_threadpool(
+        transcript_import.import_transcript_file,
+        db,
+        organization_id=principal.organization_id,
+        filename=file.filename or "transcript",
+        content=content,
+        title=title,
+        project_id=project_id or None,
+        platform=platform or None,
     )
     return ok(MeetingOut.of(meeting).model_dump(mode="json"))
 

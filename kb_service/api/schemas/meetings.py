@@ -5,20 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from ingest.transcript_files import parse_timestamp
 from kb_service.db.meetings import Meeting, MeetingSource
 from kb_service.services import meetings as service
 from kb_service.services.meetings import MAX_SEGMENT_CHARS, MeetingTranscript, meeting_view
 from kb_service.statuses import MeetingStatus
 
 
+def _seconds(value: object) -> object:
+    """An `HH:MM:SS(.mmm)` string becomes seconds; anything else is validated as a float."""
+    return parse_timestamp(value) if isinstance(value, str) else value
+
+
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     speaker: str = Field(min_length=1, max_length=200)
     text: str = Field(description=f"at most {MAX_SEGMENT_CHARS} characters")
-    timestamp: float = Field(
-        ge=0, allow_inf_nan=False, description="seconds from the start of the meeting"
+    timestamp: Annotated[float, BeforeValidator(_seconds)] = Field(
+        ge=0,
+        allow_inf_nan=False,
+        description="seconds from the start of the meeting, or 'HH:MM:SS(.mmm)'",
     )
 
 

@@ -47,6 +47,19 @@ def claim(db: Database, *, kind: str, owner: str, lease: timedelta, limit: int) 
         return [str(row[0]) for row in session.execute(statement, params).all()]
 
 
+def claim_meeting(db: Database, *, meeting_id: str, owner: str, lease: timedelta) -> bool:
+    """Lease one meeting with final-indexing work (a command indexing its own imports)."""
+    now = utcnow().replace(tzinfo=None)
+    statement = text(
+        "UPDATE meetings SET lease_owner = :owner, lease_expires_at = :expires "
+        f"WHERE id = :id AND {WORK['final']} "
+        "AND (lease_expires_at IS NULL OR lease_expires_at < :now) RETURNING id"
+    )
+    params = {"owner": owner, "expires": now + lease, "now": now, "id": meeting_id, "yes": True}
+    with meeting_writes(db), db.session() as session:
+        return session.execute(statement, params).first() is not None
+
+
 def held(session: Session, db: Database, meeting_id: str, owner: str) -> Meeting | None:
     """The meeting, if `owner` still holds its lease (row-locked on PostgreSQL)."""
     meeting = session.get(Meeting, meeting_id, with_for_update=not db.is_sqlite)
