@@ -227,12 +227,14 @@ def test_five_thousand_paragraphs_chunk_in_linear_time(minilm: ModelWindow) -> N
     for window in (None, minilm):
         chunker = Chunker(198, 30, ENCODING, window=window)
         chunker.run(small)  # warm caches
-        started = time.process_time()
-        chunker.run(small)
-        small_cpu = time.process_time() - started
-        started = time.process_time()
-        chunks = chunker.run(large)
-        large_cpu = time.process_time() - started
+        small_cpu, large_cpu = float("inf"), float("inf")
+        for _ in range(3):  # the fastest of three: a stray pause is not the algorithm
+            started = time.process_time()
+            chunker.run(small)
+            small_cpu = min(small_cpu, time.process_time() - started)
+            started = time.process_time()
+            chunks = chunker.run(large)
+            large_cpu = min(large_cpu, time.process_time() - started)
         assert len(chunks) > 500
         assert large_cpu < 25 * max(small_cpu, 0.01), (small_cpu, large_cpu)
 
