@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from benchmarks._corpus import scifact_documents
 from benchmarks._ingest import ingest, new_kb, warm_runtime
-from ingest.documents import ChunkDraft
 from kb_service.db.content import Chunk, Document
+from kb_service.services.reindex import stored_draft
 
 
 def main() -> None:
@@ -42,19 +42,7 @@ def main() -> None:
                 .where(Chunk.knowledge_base_id == kb_id)
             ).all()
             texts = [
-                runtime.pipeline.redraft(
-                    config,
-                    title,
-                    ChunkDraft(
-                        c.ordinal,
-                        c.text,
-                        c.char_start,
-                        c.char_end,
-                        c.token_count,
-                        c.page_number,
-                        tuple(c.section),
-                    ),
-                ).embedding_text
+                runtime.pipeline.redraft(config, title, stored_draft(c)).embedding_text
                 for c, title in rows
             ]
         raw_started = time.perf_counter()

@@ -94,22 +94,7 @@ def _reindex_document(
         rows = session.scalars(
             select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.ordinal)
         ).all()
-        drafts = [
-            pipeline.redraft(
-                config,
-                document.title,
-                ChunkDraft(
-                    c.ordinal,
-                    c.text,
-                    c.char_start,
-                    c.char_end,
-                    c.token_count,
-                    c.page_number,
-                    tuple(c.section),
-                ),
-            )
-            for c in rows
-        ]
+        drafts = [pipeline.redraft(config, document.title, stored_draft(c)) for c in rows]
     if not drafts:
         return 0
     index.upsert(build_points(origin, drafts, chunk_embedder.embed(drafts), version=version))
@@ -119,3 +104,16 @@ def _reindex_document(
             return len(drafts)
     index.delete(PointFilter.where(document_id=document_id, version=version))
     return None
+
+
+def stored_draft(chunk: Chunk) -> ChunkDraft:
+    """A committed chunk row as the `ChunkDraft` it was cut as (without its title)."""
+    return ChunkDraft(
+        chunk.ordinal,
+        chunk.text,
+        chunk.char_start,
+        chunk.char_end,
+        chunk.token_count,
+        chunk.page_number,
+        tuple(chunk.section),
+    )
