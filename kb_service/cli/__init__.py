@@ -30,9 +30,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from kb_service.cli.reindex import reindex_kb
+    from kb_service.cli.reindex import reindex_kb, reindex_meetings
 
-    return reindex_kb(kb_name=args.kb, org_name=args.org)
+    if args.kb is None and not args.meetings:
+        print("kb-service reindex: name a knowledge base (--kb NAME) or pass --meetings")
+        return 2
+    status = reindex_kb(kb_name=args.kb, org_name=args.org) if args.kb else 0
+    if status == 0 and args.meetings:
+        status = reindex_meetings(org_name=args.org)
+    return status
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -103,9 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     reindex = commands.add_parser(
-        "reindex", help="rebuild a knowledge base's vectors from its stored text"
+        "reindex", help="rebuild a knowledge base's (or the meetings') vectors from stored text"
     )
-    reindex.add_argument("--kb", required=True, help="knowledge base name")
+    reindex.add_argument("--kb", help="knowledge base name")
+    reindex.add_argument(
+        "--meetings",
+        action="store_true",
+        help="queue the organization's indexed meetings for re-indexing by serve/worker",
+    )
     reindex.add_argument("--org", default="default", help="organization name")
     reindex.set_defaults(func=cmd_reindex)
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ingest.documents import ChunkDraft
 from ingest.pipeline import ChunkingConfig, IngestPipeline
 from kb_service.db.content import Chunk, Document, KnowledgeBase
 from kb_service.db.database import Database
+from kb_service.db.meetings import Meeting
 from kb_service.errors import NotFound
-from kb_service.statuses import DocumentStatus
+from kb_service.statuses import DocumentStatus, MeetingStatus
 from retrieval.index import PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin, build_points
 
@@ -117,3 +118,23 @@ def stored_draft(chunk: Chunk) -> ChunkDraft:
         chunk.page_number,
         tuple(chunk.section),
     )
+
+
+def requeue_meetings(db: Database, *, organization_id: str) -> int:
+    """Hand the organization's indexed meetings back to the final indexer; returns how many.
+
+    Each is rebuilt from its stored segments into a new `index_version` that replaces the
+    old one only when complete (`kb_service.workers.meetings.final`), so its transcript
+    stays searchable throughout; `serve` or `worker` does the work.
+    """
+    with db.session() as session:
+        result = session.execute(
+            update(Meeting)
+            .where(
+                Meeting.organization_id == organization_id,
+                Meeting.status == MeetingStatus.INDEXED,
+            )
+            .values(status=MeetingStatus.ENDED, index_attempts=0)
+        )
+        session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -68,12 +68,13 @@ class FinalIndexer:
             else:
                 segments = load_segments(session, meeting_id)
                 version, origin = meeting.index_version + 1, chunk_origin(meeting)
+                title = meeting.title
                 sweep_only = False
         if sweep_only:
             self._sweep(meeting_id, version, owner)
             return
         transcript = layout(segments)
-        chunks = final_chunks(self.chunker.run(transcript.text, transcript.spans))
+        chunks = final_chunks(self.chunker.run(transcript.text, transcript.spans), title)
         # Leftovers of an interrupted attempt at this version would outlive the flip.
         self.index.delete(PointFilter.where(meeting_id=meeting_id, version=version))
         for at in range(0, len(chunks), EMBED_BATCH):

@@ -168,6 +168,7 @@ class LiveIndexer:
                     session, meeting_id, from_sequence=first_pending, limit=LIVE_BATCH_SEGMENTS
                 )
                 version, origin = meeting.index_version, chunk_origin(meeting)
+                title = meeting.title
                 new_segments = session.scalar(
                     select(func.count()).where(
                         MeetingSegment.meeting_id == meeting_id,
@@ -184,5 +185,5 @@ class LiveIndexer:
         start, speaker = (int(previous[0] or 0), previous[1]) if previous else (0, None)
         laid = layout(tail, start=start, previous_speaker=speaker)
         pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
-        chunks = live_chunks(laid.spans, [s.text for s in tail], pieces)
+        chunks = live_chunks(laid.spans, [s.text for s in tail], pieces, title)
         return _LiveWork(meeting_id, version, origin, laid.spans, chunks, int(new_segments or 0))

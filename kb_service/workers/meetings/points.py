@@ -10,7 +10,7 @@ overwrites).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingest.documents import ChunkDraft
 from ingest.transcript_chunking import TranscriptChunk
@@ -33,9 +33,15 @@ class MeetingChunk:
 
 
 def live_chunks(
-    spans: Sequence[SegmentSpan], texts: Sequence[str], pieces: Sequence[list[tuple[int, int]]]
+    spans: Sequence[SegmentSpan],
+    texts: Sequence[str],
+    pieces: Sequence[list[tuple[int, int]]],
+    title: str | None,
 ) -> list[MeetingChunk]:
-    """Points for live segments: each segment's pieces (spans relative to its text)."""
+    """Points for live segments: each segment's pieces (spans relative to its text).
+
+    The embedded text of each piece is the meeting `title` and the speaker, then the piece.
+    """
     result = []
     for span, text, cuts in zip(spans, texts, pieces, strict=True):
         for i, (start, end) in enumerate(cuts):
@@ -46,6 +52,7 @@ def live_chunks(
                 char_end=span.char_start + end,
                 token_count=0,
                 section=(span.speaker,),
+                title=title,
             )
             clipped = SegmentSpan(
                 span.sequence,
@@ -59,7 +66,8 @@ def live_chunks(
     return result
 
 
-def final_chunks(chunks: Sequence[TranscriptChunk]) -> list[MeetingChunk]:
+def final_chunks(chunks: Sequence[TranscriptChunk], title: str | None) -> list[MeetingChunk]:
+    """Points for a transcript's chunks; the embedded text leads with the meeting `title`."""
     result = []
     for chunk in chunks:
         clipped = [
@@ -73,7 +81,7 @@ def final_chunks(chunks: Sequence[TranscriptChunk]) -> list[MeetingChunk]:
             )
             for s in chunk.segments
         ]
-        result.append(MeetingChunk(chunk.draft(), clipped))
+        result.append(MeetingChunk(replace(chunk.draft(), title=title), clipped))
     return result
 
 
