@@ -19,7 +19,7 @@ from tests.retrieval.test_indexing import MEETING, VECTORS, exact
 
 def test_a_final_meeting_point_has_the_stored_payload() -> None:
     spans = [SegmentSpan(4, "Ines", 10.0, 0, 20, 0), SegmentSpan(5, "Tomas", 12.5, 30, 45, 22)]
-    chunks = final_chunks([TranscriptChunk(0, "x" * 45, 0, 45, 9, (), spans)])
+    chunks = final_chunks([TranscriptChunk(0, "x" * 45, 0, 45, 9, (), spans)], None)
     [point] = meeting_points(chunks, VECTORS, offset=2, version=2, origin=MEETING)
     assert point.id == point_id("mtg_1", 2, 0) and point.dense == [0.5, 0.5]
     assert exact(point.payload) == exact(
@@ -54,7 +54,7 @@ def test_a_final_meeting_point_has_the_stored_payload() -> None:
 
 def test_a_lexical_live_point_keeps_what_the_model_would_have_read() -> None:
     span = SegmentSpan(7, "Priya", 30.0, 100, 120, 92)
-    chunks = live_chunks([span], ["Hello there everyone"], [[(0, 11), (12, 20)]])
+    chunks = live_chunks([span], ["Hello there everyone"], [[(0, 11), (12, 20)]], None)
     lexical = EmbeddedChunks(None, [SparseVec([9], [1.0]), SparseVec([8], [1.0])])
     first, second = meeting_points(chunks, lexical, offset=0, version=1, origin=MEETING)
     assert first.dense is None and first.sparse == SparseVec([9], [1.0])
