@@ -30,6 +30,10 @@ from kb_service.workers.ingest.processor import JobProcessor
 from kb_service.workers.ingest.queue import JobQueue
 from kb_service.workers.meetings.indexer import MeetingIndexer
 from kb_service.workers.priority import lower_current_thread_priority
+from kb_service.workers.scheduler import Scheduler
+from kb_service.workers.sources.queue import SyncQueue
+from kb_service.workers.sources.sync import FetchPolicy, SourceSyncer
+from kb_service.workers.sources.worker import SourceSyncWorker, source_schedule
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
 from retrieval.index import VectorIndex
@@ -90,6 +94,8 @@ class Runtime:
     workers: WorkerPool | None = None
     dispatcher: WebhookDispatcher | None = None
     meeting_indexer: MeetingIndexer | None = None
+    scheduler: Scheduler | None = None
+    source_sync: SourceSyncWorker | None = None
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
@@ -201,12 +207,37 @@ class Runtime:
         self.meeting_indexer.start()
         return self.meeting_indexer
 
+    # -- web sources: the scheduler (due slots queue syncs) and the sync workers --
+    def source_syncer(self) -> SourceSyncer:
+        settings = self.settings.sources
+        return SourceSyncer(
+            db=self.db,
+            index=self.index,
+            queue=SyncQueue(self.db, settings.lease_seconds),
+            policy=FetchPolicy.of(self.settings),
+        )
+
+    def start_source_sync(self, count: int | None = None) -> SourceSyncWorker:
+        settings = self.settings.sources
+        self.scheduler = Scheduler(self.db, [source_schedule()], poll_seconds=settings.poll_seconds)
+        self.scheduler.start()
+        syncer = self.source_syncer()
+        self.source_sync = SourceSyncWorker(
+            queue=syncer.queue,
+            syncer=syncer,
+            count=settings.sync_workers if count is None else count,
+            poll_seconds=settings.poll_seconds,
+        )
+        self.source_sync.start()
+        return self.source_sync
+
     def wake(self, what: Wake) -> None:
         """A commit left work of `what`: wake this process's loop for it, if it runs one."""
         loops: dict[Wake, PollingWorker | None] = {
             Wake.INGEST: self.workers,
             Wake.WEBHOOKS: self.dispatcher,
             Wake.MEETINGS: self.meeting_indexer,
+            Wake.SOURCES: self.source_sync,
         }
         loop = loops[what]
         if loop is not None:
@@ -223,7 +254,17 @@ class Runtime:
             return
         self._closed = True
         deadline = time.monotonic() + timeout
-        loops = [w for w in (self.workers, self.dispatcher, self.meeting_indexer) if w]
+        loops: list[PollingWorker] = [
+            w
+            for w in (
+                self.workers,
+                self.dispatcher,
+                self.meeting_indexer,
+                self.scheduler,
+                self.source_sync,
+            )
+            if w
+        ]
         for loop in loops:
             loop.signal_stop()
         self.processor.stop()

@@ -1,7 +1,7 @@
 """Service configuration: every setting is a `KB_*` environment variable, grouped by concern.
 
 `Settings` holds one model per concern (`storage`, `embedding`, `ingest`, `retrieval`,
-`llm`, `api`, `webhooks`, `meetings`). A group's fields are read from the variables
+`llm`, `api`, `webhooks`, `meetings`, `sources`). A group's fields are read from the variables
 named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
 `KB_WEBHOOK_TIMEOUT_SECONDS`, `ingest.job_lease_seconds` is `KB_JOB_LEASE_SECONDS`.
 Code that sets some values itself names them flat (the variable without `KB_`, lower
@@ -33,6 +33,7 @@ from kb_service.settings_groups import (
     LLMSettings,
     MeetingSettings,
     RetrievalSettings,
+    SourceSettings,
     StorageSettings,
     WebhookSettings,
 )
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     meetings: MeetingSettings = Field(default_factory=MeetingSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
 
     @classmethod
     def groups(cls) -> dict[str, type[Group]]:

@@ -163,3 +163,23 @@ class MeetingSettings(Group):
     # A callback whose `timestamp` is further than this from the server clock is refused
     # (401) as a possible replay; 0 disables the check.
     callback_tolerance_seconds: float = Field(default=300.0, ge=0)
+
+
+class SourceSettings(Group):
+    """Web sources (`kb_service/sources`): their syncs, schedule and fetching limits."""
+
+    env_prefix = "KB_SOURCE_"
+
+    sync_enabled: bool = True  # the scheduler and sync workers run under serve/worker
+    sync_workers: int = Field(default=1, ge=0, le=16)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=1)
+    fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    max_page_mb: float = Field(default=5.0, gt=0)
+    max_pages: int = Field(default=500, ge=1, le=10_000)  # a source's default max_pages
+    # A sync that would delete more than this share of a source's pages stops instead.
+    max_delete_share: float = Field(default=0.2, ge=0, le=1)
+    user_agent: str = Field(default="", max_length=300)  # empty: sources.fetch.USER_AGENT
+    # Comma-separated origins (scheme://host[:port]) fetched even when private, e.g. an
+    # intranet wiki, while every other private address stays refused.
+    trusted_origins: str = ""

@@ -71,3 +71,34 @@ class IdempotencyState(StrEnum):
 
     IN_FLIGHT = "in_flight"
     COMPLETED = "completed"
+
+
+class SourceType(StrEnum):
+    """A web source: one URL crawled within its site, or a sitemap's pages."""
+
+    URL = "url"
+    SITEMAP = "sitemap"
+
+
+class SyncTrigger(StrEnum):
+    """Why a source sync was queued."""
+
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+
+
+class SyncStatus(StrEnum):
+    """A source sync: queued → running → completed | stopped | failed.
+
+    `stopped`: the deletion safety share would have been exceeded; nothing was changed.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @classmethod
+    def active(cls) -> frozenset[SyncStatus]:
+        return frozenset({cls.QUEUED, cls.RUNNING})

@@ -25,6 +25,7 @@ from kb_service.api.routes import (
     meetings,
     projects,
     query,
+    sources,
 )
 from kb_service.api.routes import webhooks as webhook_routes
 from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
@@ -54,6 +55,9 @@ def create_app(
         # meeting indexing (live segments, ended meetings) runs under `serve` too
         if owned and start_workers and rt.settings.meetings.indexer_enabled:
             rt.start_meeting_indexer()
+        # web sources: the schedule and the sync workers run under `serve` too
+        if owned and start_workers and rt.settings.sources.sync_enabled:
+            rt.start_source_sync()
         try:
             async with mcp.running():
                 yield
@@ -89,6 +93,7 @@ def create_app(
     api.include_router(query.router)  # /knowledge-bases/{id}/query, /search
     api.include_router(projects.router)
     api.include_router(meetings.router)
+    api.include_router(sources.router)  # /knowledge-bases/{id}/sources, /sources/{id}
     app.include_router(api)
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)

@@ -13,6 +13,7 @@ from typing import Any
 
 _KB = "/api/v1/knowledge-bases/{kb_id}"
 _DOC = _KB + "/documents/{document_id}"
+_SOURCE = "/api/v1/sources/{source_id}"
 _CREATED = "$response.body#/data/id"
 _FIRST = "$response.body#/data/0/id"
 _IN_KB = "$request.path.kb_id"
@@ -102,6 +103,19 @@ LINKS: dict[tuple[str, str], list[tuple[str, str, str, dict[str, str]]]] = {
             {"webhook_id": _CREATED},
         ),
         ("DeleteWebhook", "delete", "/api/v1/webhooks/{webhook_id}", {"webhook_id": _CREATED}),
+    ],
+    ("post", _KB + "/sources"): [
+        ("GetSource", "get", _SOURCE, {"source_id": _CREATED}),
+        ("ListSources", "get", _KB + "/sources", {"kb_id": _IN_KB}),
+        ("SyncSource", "post", _SOURCE + "/sync", {"source_id": _CREATED}),
+        ("ListSourceSyncs", "get", _SOURCE + "/syncs", {"source_id": _CREATED}),
+        ("DeleteSource", "delete", _SOURCE, {"source_id": _CREATED}),
+    ],
+    ("get", _KB + "/sources"): [
+        ("GetListedSource", "get", _SOURCE, {"source_id": _FIRST}),
+    ],
+    ("post", _SOURCE + "/sync"): [
+        ("ListSyncsOfSource", "get", _SOURCE + "/syncs", {"source_id": "$request.path.source_id"}),
     ],
     ("post", "/api/v1/api-keys"): [
         ("ListApiKeys", "get", "/api/v1/api-keys", {}),

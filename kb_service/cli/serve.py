@@ -38,6 +38,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         runtime.start_webhook_dispatcher()
     if settings.meetings.indexer_enabled:  # meeting indexing runs here too
         runtime.start_meeting_indexer()
+    if settings.sources.sync_enabled:  # web source schedules and syncs run here too
+        runtime.start_source_sync()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -40,6 +40,7 @@ class Wake(StrEnum):
     WEBHOOKS = "webhooks"  # outbox events recorded, a delivery retried: the dispatcher
     INGEST = "ingest"  # an ingest job queued: the ingest workers
     MEETINGS = "meetings"  # meeting segments stored, a meeting ended: the meeting indexer
+    SOURCES = "sources"  # a source sync queued: the source sync workers
 
 
 def wake_after_commit(session: Session, what: Wake) -> None:

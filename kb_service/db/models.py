@@ -12,6 +12,7 @@ from kb_service.db.meetings import (
     MeetingSegment,
     MeetingSource,
 )
+from kb_service.db.sources import SourcePage, SourceSync, WebSource
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "MeetingSource",
     "Organization",
     "Project",
+    "SourcePage",
+    "SourceSync",
+    "WebSource",
     "Webhook",
     "WebhookDelivery",
 ]

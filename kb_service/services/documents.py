@@ -94,13 +94,25 @@ def delete_document(
         document = _load_document(
             session, organization_id=organization_id, kb_id=kb_id, document_id=document_id
         )
-        session.execute(delete(Chunk).where(Chunk.document_id == document_id))
-        record_event(
-            session,
-            organization_id=organization_id,
-            type="document.deleted",
-            data={"knowledge_base_id": kb_id, "document_id": document_id, "title": document.title},
-        )
-        session.delete(document)
-        tombstones.bury(session, TombstoneScope.DOCUMENT, document_id)
+        delete_document_rows(session, document)
     tombstones.remove_vectors(db, index, TombstoneScope.DOCUMENT, document_id)
+
+
+def delete_document_rows(session: Session, document: Document) -> None:
+    """Inside the caller's transaction: the document, its chunks, a tombstone, the event.
+
+    The caller removes the vectors after the commit (`tombstones.remove_vectors`).
+    """
+    session.execute(delete(Chunk).where(Chunk.document_id == document.id))
+    record_event(
+        session,
+        organization_id=document.organization_id,
+        type="document.deleted",
+        data={
+            "knowledge_base_id": document.knowledge_base_id,
+            "document_id": document.id,
+            "title": document.title,
+        },
+    )
+    session.delete(document)
+    tombstones.bury(session, TombstoneScope.DOCUMENT, document.id)

@@ -67,6 +67,13 @@ def submit_ingest(
         return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
 
 
+def queue_records(
+    session: Session, *, organization_id: str, kb_id: str, records: Sequence[TextRecord]
+) -> IngestJobWithItems:
+    """Queue one job of text records inside the caller's transaction (a source sync's)."""
+    return _add_job(session, organization_id, kb_id, (), records, {})
+
+
 def _add_job(
     session: Session,
     organization_id: str,
