@@ -36,6 +36,13 @@ USER_AGENT = f"kb-service/{__version__} (+web sources; robots.txt token: kb-serv
 ROBOTS_TOKEN = "kb-service"
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_REFUSALS = {  # by the field error `check_url` reports
+    "not an http(s) URL": "{url} is not an absolute http:// or https:// URL.",
+    "host does not resolve": "The host of {url} does not resolve.",
+    "": "{url} points at a private, loopback or link-local address (set "
+    "KB_WEBHOOK_ALLOW_PRIVATE=true, or name its origin in KB_SOURCE_TRUSTED_ORIGINS, to "
+    "allow it).",
+}
 
 
 class FetchFailed(Exception):
@@ -77,7 +84,8 @@ class UrlGuard:
         try:
             return check_url(url, allow_private=self.allow_private or trusted)
         except UnsafeWebhookUrl as exc:
-            raise RefusedUrl(f"refused {url}: {exc.message}") from None
+            problem = exc.errors[0]["message"] if exc.errors else ""
+            raise RefusedUrl(_REFUSALS.get(problem, _REFUSALS[""]).format(url=url)) from None
 
 
 @dataclass(frozen=True)

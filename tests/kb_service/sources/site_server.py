@@ -3,7 +3,7 @@
 Pages are set per path (`site.page(path, title, body)`), and can answer with a
 status, a redirect or a delay instead. Responses carry an ETag and a Last-Modified
 derived from the body and answer conditional requests with 304. `/sitemap.xml`
-lists `site.sitemap` (default: every page), `/robots.txt` is `site.robots`. Every
+lists `site.sitemap` (default: every page), `/robots.txt` is `site.robots` (answered with `site.robots_status`; None: 404). Every
 request is logged (`site.requests`: path and User-Agent).
 """
 
@@ -34,6 +34,7 @@ class Site:
         self.pages: dict[str, Page] = {}
         self.sitemap: list[str] | None = None
         self.robots: str | None = None
+        self.robots_status = 200
         self.requests: list[tuple[str, str]] = []
         self.base = ""
         self._lock = threading.Lock()
@@ -86,7 +87,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if self.path == "/robots.txt":
                 if site.robots is None:
                     return self._send(404, b"", "text/plain")
-                return self._send(200, site.robots.encode(), "text/plain")
+                return self._send(site.robots_status, site.robots.encode(), "text/plain")
             page = site.pages.get(self.path)
             if page is None:
                 return self._send(404, b"not found", "text/plain")
