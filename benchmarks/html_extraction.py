@@ -9,14 +9,16 @@ scored against itself. Scores are word multisets: recall = reference words found
 the output, precision = output words found in the reference (navigation, footers and
 sidebars lower it), averaged over pages. Markup that Sphinx renders differently
 ("versionadded" becomes "New in version") caps every candidate below 1.0 alike.
-`nav_pages` counts the outputs that still carry the sidebar ("Previous topic",
+Speed is given per wall second and per CPU second of this process (the latter
+holds still on a machine shared with other work). `nav_pages` counts the outputs that still carry the sidebar ("Previous topic",
 "Quick search", ...).
 
-Candidates: trafilatura alone; unstructured's `partition_html` (all elements);
+Candidates: trafilatura alone (with its own jusText/readability fallbacks, and in its
+`fast` mode without them); unstructured's `partition_html` (all elements);
 trafilatura replaced by the page's `<main>`/`<article>`/`role="main"` element whenever
 that element holds more than 1.25 times the words trafilatura kept (`share_fallback`); and
-`ingest.web_pages.main_text`, what syncs use (trafilatura, with the marked element
-only when trafilatura finds nothing).
+`ingest.web_pages.main_text`, what syncs use (trafilatura `fast`, with the marked
+element only when trafilatura finds nothing).
 
     .venv/bin/python -m benchmarks.html_extraction [--pages 60]
 """
@@ -72,7 +74,7 @@ def unstructured_text(html: str, url: str | None = None) -> str:
 
 def share_fallback(html: str, url: str | None = None) -> str:
     """trafilatura, or the marked main element when trafilatura kept under 80% of its words."""
-    text = trafilatura_text(html, url).text
+    text = trafilatura_text(html, url, fast=False).text
     tree = parse_html(html)
     element = main_element(tree) if tree is not None else None
     if element is not None:
@@ -97,13 +99,14 @@ def _pages(count: int) -> list[tuple[Path, Path]]:
 def score(extract: Callable[[str, str], str], pages: list[tuple[Path, Path]]) -> dict[str, float]:
     recall = precision = 0.0
     nav = 0
-    elapsed = 0.0
+    elapsed = cpu = 0.0
     for html_path, rst_path in pages:
         html = html_path.read_text(encoding="utf-8")
         reference = reference_words(rst_path.read_text(encoding="utf-8"))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         text = extract(html, html_path.as_uri())
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         output = Counter(_WORD.findall(text.lower()))
         overlap = sum((output & reference).values())
         recall += overlap / max(1, sum(reference.values()))
@@ -114,6 +117,7 @@ def score(extract: Callable[[str, str], str], pages: list[tuple[Path, Path]]) ->
         "recall": round(recall / n, 3),
         "precision": round(precision / n, 3),
         "pages_per_second": round(n / elapsed, 1),
+        "pages_per_cpu_second": round(n / cpu, 1),
         "nav_pages": nav,
     }
 
@@ -124,7 +128,8 @@ def main() -> None:
     args = parser.parse_args()
     pages = _pages(args.pages)
     candidates: dict[str, Callable[[str, str], str]] = {
-        "trafilatura": lambda html, url: trafilatura_text(html, url).text,
+        "trafilatura": lambda html, url: trafilatura_text(html, url, fast=False).text,
+        "trafilatura_fast": lambda html, url: trafilatura_text(html, url).text,
         "unstructured": unstructured_text,
         "share_fallback": share_fallback,
         "main_text": lambda html, url: main_text(html, url).text,

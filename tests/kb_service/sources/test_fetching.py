@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from kb_service.sources.fetch import PageFetcher, RefusedUrl, UrlGuard
-from kb_service.sources.pages import PageOutcome
+from kb_service.sources.pages import KnownPage, PageOutcome
 from kb_service.sources.plan import SourceSpec, plan_sync
 from kb_service.statuses import SourceType
 from tests.kb_service.sources.site_server import Site, serve_site
@@ -122,3 +122,29 @@ def test_oversized_and_non_text_pages_fail_alone(site: Site) -> None:
     assert results["fine.html"].outcome == PageOutcome.CREATED
     assert "larger than 4000 bytes" in (results["big.html"].error or "")
     assert "unsupported content type 'image/png'" in (results["logo.png"].error or "")
+
+
+def test_pages_no_longer_reached_or_now_disallowed_are_to_be_deleted(site: Site) -> None:
+    site.page("/docs/index.html", "Docs", page_text("index"), links=["a.html", "b.html"])
+    site.page("/docs/a.html", "A", page_text("a"))
+    site.page("/docs/b.html", "B", page_text("b"))
+    spec = _spec(site, SourceType.URL, "/docs/index.html")
+    fetcher = _fetcher(UrlGuard.of(True))
+    try:
+        first = plan_sync(spec, {}, fetcher)
+        known = {
+            r.url: KnownPage(r.etag, r.last_modified, r.content_hash, r.final_url, r.links)
+            for r in first.results
+        }
+        # the index stops linking to b; a is now disallowed
+        site.page("/docs/index.html", "Docs", page_text("index"), links=["a.html"])
+        site.robots = "User-agent: *\nDisallow: /docs/a.html\n"
+        second = plan_sync(spec, known, fetcher)
+    finally:
+        fetcher.close()
+    assert sorted(second.to_delete) == [site.url("/docs/a.html"), site.url("/docs/b.html")]
+    assert second.deletion_share == 2 / 3
+    # the index's text is as before (only its link list changed): no new version
+    assert {r.url: r.outcome for r in second.results}[site.url("/docs/index.html")] == (
+        PageOutcome.UNCHANGED
+    )
