@@ -17,8 +17,9 @@ Candidates: trafilatura alone (with its own jusText/readability fallbacks, and i
 `fast` mode without them); unstructured's `partition_html` (all elements);
 trafilatura replaced by the page's `<main>`/`<article>`/`role="main"` element whenever
 that element holds more than 1.25 times the words trafilatura kept (`share_fallback`); and
-`ingest.web_pages.main_text`, what syncs use (trafilatura `fast`, with the marked
-element only when trafilatura finds nothing).
+`ingest.web_pages.main_text`, what syncs use (trafilatura `fast` on the element the
+page marks as its content, `<main>`, `role="main"` or a lone `<article>`, when it marks
+one; the element's own text only when trafilatura finds nothing).
 
     .venv/bin/python -m benchmarks.html_extraction [--pages 60]
 """

@@ -9,6 +9,9 @@ renews its lease meanwhile. Then one transaction, fenced on the lease, applies i
 | deletes more than `max_delete_share` of the kept pages (and the sync does not allow it) | sync `stopped`, the would-be deletions in its error; nothing else |
 | otherwise | kept pages' validators and hashes; gone pages and their documents deleted; one ingest job (per 1,000) of the new and changed pages' text; sync `completed` |
 
+A page kept by an earlier sync whose document is missing, and which no recent sync's
+ingest job is still ingesting (its ingestion failed, or its text duplicated another
+document's), is fetched and queued again, as `updated`.
 Every outcome writes a `source.synced` outbox event in the same transaction. A
 worker that dies mid-sync has applied nothing; its lease expires, the sync is claimed
 again and planned afresh, so pages are never ingested or deleted twice. The deleted
@@ -27,6 +30,7 @@ from kb_service.db.base import utcnow
 from kb_service.db.content import Document, TombstoneScope
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
+from kb_service.db.jobs import IngestItem
 from kb_service.db.sources import SourcePage, SourceSync, WebSource
 from kb_service.services import tombstones
 from kb_service.services.documents import delete_document_rows
@@ -38,12 +42,14 @@ from kb_service.sources.fetch import USER_AGENT, PageFetcher, UrlGuard
 from kb_service.sources.listing import ListingFailed
 from kb_service.sources.pages import KnownPage, PageOutcome, document_key, url_hash
 from kb_service.sources.plan import SourceSpec, SyncPlan, plan_sync
-from kb_service.statuses import SyncStatus
+from kb_service.statuses import ItemStatus, SyncStatus
 from kb_service.workers.ingest.targets import identity_key
 from kb_service.workers.sources.queue import MAX_ATTEMPTS, LeaseLost, SyncQueue
 from retrieval.index import VectorIndex
 
 MAX_FAILURES_LISTED = 50
+# A page being ingested by one of this many latest syncs counts as present.
+RECENT_SYNCS = 20
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,15 @@ class SourceSyncer:
                 exclude=tuple(source.exclude),
                 max_pages=source.max_pages,
             )
-            pages = session.scalars(select(SourcePage).where(SourcePage.source_id == source.id))
+            pages = list(
+                session.scalars(select(SourcePage).where(SourcePage.source_id == source.id))
+            )
+            present = _documents_of(session, source)
             known = {
                 p.url: KnownPage(p.etag, p.last_modified, p.content_hash, p.final_url, p.links)
+                if _page_key(source, p.url) in present
+                # its document is missing (its ingestion failed): fetch and ingest it again
+                else KnownPage(None, None, "", p.final_url, p.links)
                 for p in pages
             }
             return spec, known
@@ -239,10 +251,41 @@ def _apply(session: Session, source: WebSource, sync: SourceSync, plan: SyncPlan
     return deleted
 
 
+def _page_key(source: WebSource, url: str) -> str | None:
+    return identity_key(external_id=document_key(source.id, url), source_url=None, filename=None)
+
+
 def _page_document(session: Session, source: WebSource, url: str) -> Document | None:
-    key = identity_key(external_id=document_key(source.id, url), source_url=None, filename=None)
+    key = _page_key(source, url)
     return session.scalars(
         select(Document).where(
             Document.knowledge_base_id == source.knowledge_base_id, Document.identity_key == key
         )
     ).first()
+
+
+def _documents_of(session: Session, source: WebSource) -> set[str | None]:
+    """Identities of the source's documents, and of pages its recent syncs still ingest."""
+    keys: set[str | None] = set(
+        session.scalars(
+            select(Document.identity_key).where(
+                Document.knowledge_base_id == source.knowledge_base_id,
+                Document.identity_key.like(f"external_id:{source.id}:%"),
+            )
+        )
+    )
+    recent = session.scalars(
+        select(SourceSync.ingest_job_ids)
+        .where(SourceSync.source_id == source.id, SourceSync.status == SyncStatus.COMPLETED)
+        .order_by(SourceSync.finished_at.desc())
+        .limit(RECENT_SYNCS)
+    )
+    job_ids = [job_id for ids in recent for job_id in ids]
+    if job_ids:
+        pending = session.scalars(
+            select(IngestItem.external_id).where(
+                IngestItem.job_id.in_(job_ids), IngestItem.status == ItemStatus.PENDING
+            )
+        )
+        keys |= {identity_key(external_id=e, source_url=None, filename=None) for e in pending}
+    return keys

@@ -98,8 +98,19 @@ def test_a_sitemap_source_follows_adds_edits_and_removals(env: Any) -> None:
     with runtime.db.session() as session:
         events = session.scalars(select(Event).where(Event.type == "source.synced")).all()
         assert [e.data["id"] for e in events] == [first["id"], second["id"]]
+        assert events[1].data["status"] == "completed"
         assert events[1].data["counts"]["deleted"] == 1
     assert all(agent.startswith("kb-service/") for _, agent in site.requests)
+
+    # a page's document deleted by hand (or whose ingestion failed) comes back next time
+    golf = docs[site.url("/golf.html")]
+    deleted = client.delete(
+        f"{API}/knowledge-bases/{kb_id}/documents/{golf['id']}", headers=headers
+    )
+    assert deleted.status_code == 200
+    third = sync_now(runtime, client, headers, source["id"])
+    assert third["counts"]["updated"] == 1 and third["counts"]["created"] == 0
+    assert site.url("/golf.html") in documents(client, headers, kb_id)
 
 
 def test_a_sync_that_would_delete_too_much_stops_and_changes_nothing(env: Any) -> None:
