@@ -24,6 +24,7 @@ from kb_service.secret_key import server_secret
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
 from kb_service.settings import ConfigurationError, Settings
+from kb_service.sources.fetch import FetchPolicy
 from kb_service.workers.base import PollingWorker
 from kb_service.workers.ingest.pool import WorkerPool
 from kb_service.workers.ingest.processor import JobProcessor
@@ -32,7 +33,7 @@ from kb_service.workers.meetings.indexer import MeetingIndexer
 from kb_service.workers.priority import lower_current_thread_priority
 from kb_service.workers.scheduler import Scheduler
 from kb_service.workers.sources.queue import SyncQueue
-from kb_service.workers.sources.sync import FetchPolicy, SourceSyncer
+from kb_service.workers.sources.sync import SourceSyncer
 from kb_service.workers.sources.worker import SourceSyncWorker, source_schedule
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder

@@ -212,3 +212,33 @@ class PageFetcher:
                 if time.monotonic() > deadline:
                     raise FetchFailed(f"timed out fetching {url}")
             return r.status_code, r.headers, bytes(body)
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How a sync fetches: the guard, the User-Agent, the time and size limits."""
+
+    guard: UrlGuard
+    user_agent: str
+    timeout: float
+    max_bytes: int
+    max_delete_share: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> FetchPolicy:
+        sources = settings.sources
+        return cls(
+            guard=UrlGuard.from_settings(settings),
+            user_agent=sources.user_agent or USER_AGENT,
+            timeout=sources.fetch_timeout_seconds,
+            max_bytes=int(sources.max_page_mb * 1024 * 1024),
+            max_delete_share=sources.max_delete_share,
+        )
+
+    def fetcher(self) -> PageFetcher:
+        return PageFetcher(
+            guard=self.guard,
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            user_agent=self.user_agent,
+        )

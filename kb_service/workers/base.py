@@ -78,6 +78,11 @@ class PollingWorker(ABC):
         for wake in self._wakes.values():
             wake.set()
 
+    @property
+    def stopping(self) -> bool:
+        """True once `signal_stop()` was called: long passes may hand their work back."""
+        return self._stop.is_set()
+
     def signal_stop(self) -> None:
         """Ask every lane to stop after its pass, without waiting for it."""
         self._stop.set()

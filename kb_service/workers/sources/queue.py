@@ -62,6 +62,19 @@ class SyncQueue:
             ).first()
             return None if row is None else (str(row[0]), int(row[1]))
 
+    def release(self, sync_id: str, owner: str) -> bool:
+        """Hand the sync back (queued, no lease, the attempt not counted); False if lost."""
+        with self.db.session() as session:
+            result = session.execute(
+                text(
+                    f"UPDATE source_syncs SET status = '{_QUEUED}', lease_owner = NULL, "
+                    "lease_expires_at = NULL, attempts = attempts - 1 "
+                    f"WHERE id = :id AND lease_owner = :owner AND status = '{_RUNNING}'"
+                ),
+                {"id": sync_id, "owner": owner},
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def renew(self, sync_id: str, owner: str) -> bool:
         """Extend the lease; False when it was lost."""
         with self.db.session() as session:

@@ -21,7 +21,7 @@ documents' vectors go after the commit, under tombstones written with it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +37,7 @@ from kb_service.services.documents import delete_document_rows
 from kb_service.services.ingestion import MAX_DOCUMENTS_PER_JOB, queue_records
 from kb_service.services.sources import sync_view
 from kb_service.services.uploads import TextRecord
-from kb_service.settings import Settings
-from kb_service.sources.fetch import USER_AGENT, PageFetcher, UrlGuard
+from kb_service.sources.fetch import FetchPolicy
 from kb_service.sources.listing import ListingFailed
 from kb_service.sources.pages import KnownPage, PageOutcome, document_key, url_hash
 from kb_service.sources.plan import SourceSpec, SyncPlan, plan_sync
@@ -52,34 +51,8 @@ MAX_FAILURES_LISTED = 50
 RECENT_SYNCS = 20
 
 
-@dataclass(frozen=True)
-class FetchPolicy:
-    """How a sync fetches: the guard, the User-Agent, the time and size limits."""
-
-    guard: UrlGuard
-    user_agent: str
-    timeout: float
-    max_bytes: int
-    max_delete_share: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> FetchPolicy:
-        sources = settings.sources
-        return cls(
-            guard=UrlGuard.from_settings(settings),
-            user_agent=sources.user_agent or USER_AGENT,
-            timeout=sources.fetch_timeout_seconds,
-            max_bytes=int(sources.max_page_mb * 1024 * 1024),
-            max_delete_share=sources.max_delete_share,
-        )
-
-    def fetcher(self) -> PageFetcher:
-        return PageFetcher(
-            guard=self.guard,
-            timeout=self.timeout,
-            max_bytes=self.max_bytes,
-            user_agent=self.user_agent,
-        )
+class _Abandoned(Exception):
+    """The service is stopping: the sync goes back to the queue unapplied."""
 
 
 class SourceSyncer:
@@ -93,8 +66,18 @@ class SourceSyncer:
         self.queue = queue
         self.policy = policy
 
-    def run(self, sync_id: str, owner: str, attempts: int) -> SyncStatus | None:
-        """Plan and apply the sync `owner` has claimed; its final status (None: lease lost)."""
+    def run(
+        self,
+        sync_id: str,
+        owner: str,
+        attempts: int,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> SyncStatus | None:
+        """Plan and apply the sync `owner` has claimed; its final status (None: not applied).
+
+        When `stopping()` turns true (the service is shutting down) the sync is handed
+        back to the queue between two pages, unapplied, for another worker to redo.
+        """
         loaded = self._load(sync_id)
         if loaded is None:
             return None
@@ -108,10 +91,18 @@ class SourceSyncer:
         )
         keeper.start()
         fetcher = self.policy.fetcher()
+
+        def between_pages() -> None:
+            if stopping():
+                raise _Abandoned
+
         try:
-            plan = plan_sync(spec, known, fetcher)
+            plan = plan_sync(spec, known, fetcher, on_page=between_pages)
         except ListingFailed as exc:
             return self._finish(sync_id, owner, spec, SyncPlan(), error=str(exc))
+        except _Abandoned:
+            self.queue.release(sync_id, owner)
+            return None
         finally:
             fetcher.close()
             stop.set()

@@ -44,5 +44,5 @@ class SourceSyncWorker(PollingWorker):
         if claimed is None:
             return False
         sync_id, attempts = claimed
-        self.syncer.run(sync_id, lane.owner, attempts)
+        self.syncer.run(sync_id, lane.owner, attempts, stopping=lambda: self.stopping)
         return True

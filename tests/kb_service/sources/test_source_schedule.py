@@ -195,3 +195,27 @@ def test_the_service_loops_sync_a_scheduled_source_by_themselves(
         assert list(documents(client, headers, found["knowledge_base_id"])) == [
             site.url("/only.html")
         ]
+
+
+def test_a_stopping_worker_hands_its_sync_back_unapplied(env: Any) -> None:
+    site, runtime, client, headers = env
+    kb_id = new_kb(client, headers)
+    source = add_source(client, headers, kb_id, type="sitemap", url=site.url("/sitemap.xml"))
+    client.post(f"/api/v1/sources/{source['id']}/sync", headers=headers)
+    syncer = runtime.source_syncer()
+    claimed = syncer.queue.claim("leaving")
+    assert claimed is not None
+    pages_seen = []
+
+    def stopping() -> bool:
+        pages_seen.append(1)
+        return len(pages_seen) >= 2  # shut down after the second page
+
+    assert syncer.run(claimed[0], "leaving", claimed[1], stopping=stopping) is None
+    [sync] = _syncs(runtime, source["id"])
+    assert sync.status == SyncStatus.QUEUED and sync.attempts == 0 and sync.lease_owner is None
+    assert sync.ingest_job_ids == [] and sync.pages_fetched == 0
+    # the next worker takes it at once, without waiting for a lease to expire
+    again = syncer.queue.claim("next")
+    assert again == (sync.id, 1)
+    assert syncer.run(again[0], "next", again[1]) == SyncStatus.COMPLETED
