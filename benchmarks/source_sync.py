@@ -27,8 +27,9 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from kb_service.db.content import Chunk
 from kb_service.db.sources import SourcePage
 from kb_service.runtime import Runtime
 from kb_service.services import knowledge_bases, sources
@@ -134,9 +135,17 @@ def main() -> None:
             started, cpu_started = time.perf_counter(), time.process_time()
             while pool.run_once(worker_identity()):
                 pass
-            results["ingest"] = _figures(
-                args.pages, time.perf_counter() - started, time.process_time() - cpu_started
+            wall = time.perf_counter() - started
+            indexed: dict[str, float] = _figures(
+                args.pages, wall, time.process_time() - cpu_started
             )
+            with runtime.db.session() as session:
+                chunks = session.scalar(
+                    select(func.count()).select_from(Chunk).where(Chunk.knowledge_base_id == kb.id)
+                )
+            indexed["chunks"] = chunks or 0
+            indexed["chunks_per_second"] = round((chunks or 0) / wall, 1)
+            results["ingest"] = indexed
 
         results["unchanged_resync"] = _sync(runtime, org.id, source.id, args.pages)
 

@@ -6,15 +6,15 @@ renews its lease meanwhile. Then one transaction, fenced on the lease, applies i
 | the plan | what is written |
 |---|---|
 | the sitemap could not be read | sync `failed`; nothing else |
-| deletes more than `max_delete_share` of the kept pages (and the sync does not allow it) | sync `stopped`, the would-be deletions in its error; nothing else |
+| deletes more than `max_delete_share` of the kept pages (and the sync does not allow it) | sync `stopped`, how many pages it would delete in its error; nothing else |
 | otherwise | kept pages' validators and hashes; gone pages and their documents deleted; one ingest job (per 1,000) of the new and changed pages' text; sync `completed` |
 
 A page kept by an earlier sync whose document is missing, and which no recent sync's
 ingest job is still ingesting (its ingestion failed, or its text duplicated another
-document's), is fetched and queued again, as `updated`.
-Every outcome writes a `source.synced` outbox event in the same transaction. A
+document's), is fetched and queued again, as `updated`. Every outcome writes a `source.synced` outbox event in the same transaction. A
 worker that dies mid-sync has applied nothing; its lease expires, the sync is claimed
-again and planned afresh, so pages are never ingested or deleted twice. The deleted
+again and planned afresh, so pages are never ingested or deleted twice; a worker
+whose service is stopping hands the sync back between two pages. The deleted
 documents' vectors go after the commit, under tombstones written with it.
 """
 
