@@ -17,7 +17,7 @@ import pytest
 
 from kb_service.client import Client, NotFound, RateLimited, ValidationError
 from retrieval.embedding import Embedder
-from tests.conftest import make_settings
+from tests.conftest import ROOT, make_settings
 from tests.kb_service.client.client_support import Served, dropping_proxy, sample, served_app
 
 FILES = ("handbook.pdf", "runbook.md", "notes.txt")
@@ -129,3 +129,25 @@ def test_a_dropped_connection_is_retried_with_the_same_key_and_creates_one_objec
     keys = [re.search(rb"idempotency-key: (\S+)", r, re.I) for r in proxy.requests[:2]]
     assert keys[0] and keys[1] and keys[0].group(1) == keys[1].group(1)
     assert b"Dropped once" in proxy.requests[0]  # the first attempt did reach the server
+
+
+def test_the_readme_python_quickstart_runs(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\n", readme.index("The same flow in Python")) + len(
+        "```python\n"
+    )
+    code = readme[start : readme.index("```", start)]
+    with Client(served.url, api_key=served.globex["key"]) as other:
+        foreign = other.create_knowledge_base(name="Globex only").id
+    code = (
+        code.replace("http://127.0.0.1:8000", served.url)
+        .replace('"sk_..."', repr(served.acme["key"]))
+        .replace("kb_of_another_org", foreign)
+    )
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "completed" in printed and "600 euros" in printed and "handbook.pdf" in printed
+    assert "not_found" in printed
