@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from kb_service.client.operations import Operations
 from kb_service.client.retries import RetryPolicy
 from kb_service.client.streams import SseParser, StreamEvent, is_event_stream
 from kb_service.client.uploads import (
+    MAX_FILES_PER_REQUEST,
     Progress,
     Tracker,
     batches,
@@ -50,10 +52,11 @@ class AsyncClient(Operations, AsyncSender):
         retry: RetryPolicy | None = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        """`http`: a ready httpx client (its base_url is replaced); else one is made and owned."""
+        """`api_key` defaults to `KB_API_KEY`; `http`: a ready httpx client (its base_url is
+        replaced), else one is made and owned."""
         self.connection = Connection.of(
             base_url,
-            api_key,
+            api_key or os.environ.get("KB_API_KEY"),
             organization_id=organization_id,
             timeout=timeout,
             max_retries=max_retries,
@@ -121,9 +124,10 @@ class AsyncClient(Operations, AsyncSender):
         *,
         pattern: str = "**/*",
         progress: Progress | None = None,
+        max_files: int = MAX_FILES_PER_REQUEST,
     ) -> list[IngestJobOut]:
-        """Upload every file under `folder` (dot-files skipped), one job per request-sized batch."""
-        groups = batches(find_files(folder, pattern))
+        """Every file under `folder` (dot-files skipped), one job per batch of at most `max_files`."""
+        groups = batches(find_files(folder, pattern), max_files=max_files)
         data = {"metadata": json.dumps(metadata)} if metadata else {}
         tracker = Tracker(progress, sum(multipart_length(g, data) for g in groups))
         return [await self._upload(kb_id, group, data, tracker, None) for group in groups]

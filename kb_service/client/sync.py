@@ -13,6 +13,7 @@ Retries follow `kb_service.client.retries`; errors are `kb_service.client.errors
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from kb_service.client.operations import Operations
 from kb_service.client.retries import RetryPolicy
 from kb_service.client.streams import SseParser, StreamEvent, is_event_stream
 from kb_service.client.uploads import (
+    MAX_FILES_PER_REQUEST,
     Progress,
     Tracker,
     batches,
@@ -53,10 +55,11 @@ class Client(Operations, SyncSender):
         retry: RetryPolicy | None = None,
         http: httpx.Client | None = None,
     ) -> None:
-        """`http`: a ready httpx client (its base_url is replaced); else one is made and owned."""
+        """`api_key` defaults to `KB_API_KEY`; `http`: a ready httpx client (its base_url is
+        replaced), else one is made and owned."""
         self.connection = Connection.of(
             base_url,
-            api_key,
+            api_key or os.environ.get("KB_API_KEY"),
             organization_id=organization_id,
             timeout=timeout,
             max_retries=max_retries,
@@ -124,9 +127,10 @@ class Client(Operations, SyncSender):
         *,
         pattern: str = "**/*",
         progress: Progress | None = None,
+        max_files: int = MAX_FILES_PER_REQUEST,
     ) -> list[IngestJobOut]:
-        """Upload every file under `folder` (dot-files skipped), one job per request-sized batch."""
-        groups = batches(find_files(folder, pattern))
+        """Every file under `folder` (dot-files skipped), one job per batch of at most `max_files`."""
+        groups = batches(find_files(folder, pattern), max_files=max_files)
         data = {"metadata": json.dumps(metadata)} if metadata else {}
         tracker = Tracker(progress, sum(multipart_length(g, data) for g in groups))
         return [self._upload(kb_id, group, data, tracker, None) for group in groups]

@@ -61,9 +61,38 @@ def test_query_answers_with_citations_into_the_documents_text(served: Served, fl
             assert doc.text is not None and doc.source == "handbook.pdf"
             assert doc.text[citation["char_start"] : citation["char_end"]] == citation["text"]
         events = list(kb.stream_query(flow["kb"], query="How big is the home office stipend?"))
+        scope = {"knowledge_base_ids": [flow["kb"]]}
+        found = kb.search(query="When does the payments alert fire?", scope=scope, mode="retrieve")
+        streamed = list(kb.stream_search(query="When does the payments alert fire?", scope=scope))
     kinds = [e.event for e in events]
     assert kinds[0] == "citations" and kinds[-1] == "done" and "delta" in kinds
     assert events[-1].data["answer"] == result.answer
+    assert found.answer is None and found.chunks[0]["source"] == "runbook.md"
+    assert streamed[-1].event == "done" and "2%" in streamed[-1].data["answer"]
+
+
+def test_upload_folder_skips_dot_files_and_batches_requests(served: Served, tmp_path: Path) -> None:
+    for path in sample("runbook.md", "notes.txt", "retry_policy.py"):
+        (tmp_path / "docs" / path.name).parent.mkdir(exist_ok=True)
+        (tmp_path / "docs" / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "docs" / ".draft.md").write_text("# Not for upload\n")
+    progress: list[tuple[int, int]] = []
+    with Client(served.url, api_key=served.acme["key"]) as kb:
+        base = kb.create_knowledge_base(name="Folder")
+        jobs = kb.upload_folder(
+            base.id, tmp_path / "docs", max_files=2, progress=lambda s, t: progress.append((s, t))
+        )
+        done = [kb.wait_for_job(j.id, timeout=120, poll=0.1) for j in jobs]
+    assert [j.progress.documents_total for j in jobs] == [
+        2,
+        1,
+    ]  # notes.txt, retry_policy.py | runbook.md
+    names = [d.filename for j in done for d in j.documents]
+    assert names == ["notes.txt", "retry_policy.py", "runbook.md"] and all(
+        j.status == "completed" for j in done
+    )
+    sent = [s for s, _ in progress]
+    assert sent == sorted(sent) and sent[-1] == progress[0][1]  # one total across both requests
 
 
 def test_iterate_follows_next_cursor_across_pages(served: Served, flow: dict) -> None:
