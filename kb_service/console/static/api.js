@@ -96,7 +96,7 @@ export function upload(kbId, file, onProgress) {
     });
     xhr.addEventListener("error", () => reject(new ApiError("The upload could not reach the server.", "network", 0)));
     const form = new FormData();
-    form.append("files", file, file.relativePath || file.name);
+    form.append("files", file, file.name); // the server keeps the last path component only
     xhr.send(form);
   });
 }

@@ -14,7 +14,7 @@ from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import new_key
 from tests.kb_service.console.browser import Browser, screenshot, sign_in
 from tests.kb_service.console.conftest import Console
-from tests.kb_service.live_servers import webhook_receiver
+from tests.kb_service.live_servers import wait_until, webhook_receiver
 from tests.kb_service.webhook_support import FakeClock, emit
 
 
@@ -46,7 +46,7 @@ def test_a_live_meeting_shows_a_segment_when_its_signed_callback_arrives(
     browser: Browser, console: Console
 ) -> None:
     with console.api() as api:
-        project = api.post("/projects", json={"name": "Payments"}).json()["data"]
+        project = api.post("/projects", json={"name": "Payments live"}).json()["data"]
         source = api.post(
             "/meeting-sources", json={"name": "Sasha bot", "project_id": project["id"]}
         ).json()["data"]
@@ -84,6 +84,35 @@ def test_a_live_meeting_shows_a_segment_when_its_signed_callback_arrives(
         assert "Tomas at 0:32" in await page.locator(".cited-note").inner_text()
 
     browser.run(scenario)
+    question = "Who says the staging Kafka cluster needs resizing?"
+    scope = {"project_ids": [project["id"]], "include_meetings": True}
+
+    def searchable() -> bool:
+        with console.api() as api:
+            found = api.post("/search", json={"query": question, "scope": scope}).json()["data"]
+        return any(c.get("meeting_id") == meeting for c in found["citations"])
+
+    wait_until(searchable, timeout=30, what="the live segment to be searchable")
+
+    async def cited(page: Any) -> None:
+        await sign_in(page, console.base, console.reader_key, "/console/ask")
+        await page.get_by_text("Scope").click()
+        await page.get_by_label("Payments live").check()
+        await page.get_by_label("Question", exact=True).fill(question)
+        await page.get_by_role("button", name="Ask").click()
+        link = page.locator(
+            f"[data-testid=final-answer] a.cite[href^='/console/meetings/{meeting}']"
+        )
+        await link.first.wait_for()
+        number = await link.first.get_attribute("data-citation")
+        quoted = await page.locator(f"ol.citations li[value='{number}'] blockquote").inner_text()
+        await link.first.click()
+        await page.locator("mark.cited").first.wait_for()
+        assert "".join(await page.locator("mark.cited").all_text_contents()) == quoted
+        assert "Tomas at 0:32" in await page.locator(".cited-note").inner_text()
+        await screenshot(page, "meeting-citation")
+
+    browser.run(cited)
 
 
 def test_a_dead_webhook_delivery_is_retried_from_the_console(

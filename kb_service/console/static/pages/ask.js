@@ -23,7 +23,7 @@ export async function askPage(main) {
     h("h1", {}, "Ask the organization"),
     h("p", {}, "Searches every knowledge base and meeting your key may see. Narrow it below; nothing checked means everything."),
     h("details", { class: "card" }, h("summary", {}, "Scope"), h("div", { class: "grid" }, byProject.set, byKb.set), h("div", { class: "check" }, meetings, h("label", { for: "include-meetings" }, "Include the projects' meetings"))),
-    askBox("Question", () => {
+    askBox("Your question", () => {
       const scope = { include_meetings: meetings.checked };
       if (byProject.chosen().length) scope.project_ids = byProject.chosen();
       if (byKb.chosen().length) scope.knowledge_base_ids = byKb.chosen();
