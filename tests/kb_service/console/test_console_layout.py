@@ -86,7 +86,33 @@ def test_keyboard_reaches_the_content_with_a_visible_focus(
     browser.run(scenario)
 
 
-def test_pages_fit_a_375_px_screen(browser: Browser, console: Console) -> None:
+# Elements whose own text contrasts under 4.5:1 (WCAG AA) with the background behind them.
+LOW_CONTRAST = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll("body *")]
+    .filter((el) => [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+    .filter((el) => el.getClientRects().length && !el.closest(".sr-only, :disabled"))
+    .map((el) => {
+      const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))].sort((x, y) => y - x);
+      return [el.tagName + " " + el.textContent.trim().slice(0, 30), (a + 0.05) / (b + 0.05)];
+    })
+    .filter(([, ratio]) => ratio < 4.5);
+}"""
+
+
+def test_pages_fit_a_375_px_screen_with_readable_contrast(
+    browser: Browser, console: Console
+) -> None:
     with console.api() as api:
         kbs = api.get("/knowledge-bases").json()["data"]
 
@@ -101,6 +127,7 @@ def test_pages_fit_a_375_px_screen(browser: Browser, console: Console) -> None:
             await page.locator("main h1").wait_for()
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, (path, width)
+            assert await page.evaluate(LOW_CONTRAST) == [], path
             await screenshot(page, name)
 
     browser.run(scenario, width=375, height=812)

@@ -156,6 +156,10 @@ def test_a_dead_webhook_delivery_is_retried_from_the_console(
         await card.get_by_test_id("delivery-status").get_by_text("succeeded").wait_for()
         await card.get_by_text("3 attempts").click()
         assert await card.locator("details li").count() == 3
+        await card.get_by_role("button", name="Rotate secret").click()
+        rotated = await card.locator("[data-secret]").inner_text()
+        assert rotated.startswith("whsec_") and rotated != hook["secret"]
+        assert "The old secret also signs until" in await card.inner_text()
         await screenshot(page, "webhook-retried")
 
     browser.run(delivered)
