@@ -68,6 +68,8 @@ def test_upload_every_format_then_ask_and_open_the_cited_span(
             timeout=120_000,
         )
         assert await statuses.all_inner_texts() == ["indexed"] * len(FORMATS)
+        progress = await page.locator("progress").evaluate_all("bars => bars.map(b => b.value)")
+        assert progress == [100] * len(FORMATS)  # each file's own upload bar, complete
         rows = page.locator("tr[data-document]")
         await page.wait_for_function(
             "() => document.querySelectorAll('tr[data-document]').length === 6"

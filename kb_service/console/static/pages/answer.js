@@ -1,5 +1,5 @@
 import { call, stream } from "../api.js";
-import { clear, clock, errorBox, field, h, link } from "../dom.js";
+import { clear, clock, errorBox, field, h } from "../dom.js";
 
 /** The console page that shows a cited span: a document's text or a meeting's transcript. */
 export function spanLink(c) {
