@@ -54,6 +54,11 @@ def test_dropping_a_file_again_is_a_no_op_and_a_changed_one_a_new_version(
         await row.get_by_text("v2").wait_for()
         assert await page.locator("tr[data-document]").count() == 1
         await screenshot(page, "reupload-versions")
+        # deleted from its own page, after a confirmation; the list is empty again
+        await row.get_by_role("link").click()
+        await page.get_by_role("button", name="Delete document").click()
+        await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        await page.get_by_text("No documents yet.").wait_for()
 
     browser.run(scenario)
 

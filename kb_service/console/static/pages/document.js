@@ -1,5 +1,5 @@
-import { all, get } from "../api.js";
-import { h, link, plural } from "../dom.js";
+import { all, del, get } from "../api.js";
+import { confirmDialog, errorBox, h, link, plural } from "../dom.js";
 import { renderRegions, revealSpan, spanOf } from "../text.js";
 
 /** A document's extracted text with its chunk boundaries, pages and headings; a cited span highlighted. */
@@ -31,6 +31,19 @@ export async function documentPage(main, [kbId, docId], ctx) {
     h("h1", {}, doc.title),
     h("p", { class: "muted" }, `${doc.source} · ${doc.source_type} · v${doc.version} · ${doc.status} · ${plural(doc.chunk_count, "chunk")} · ${doc.char_count.toLocaleString()} characters`),
   );
+  if (ctx.can("writer")) {
+    const remove = h("button", { type: "button", class: "danger" }, "Delete document");
+    remove.addEventListener("click", async () => {
+      if (!(await confirmDialog(`Delete "${doc.title}" and its ${doc.chunk_count} chunks?`))) return remove.focus();
+      try {
+        await del(`/knowledge-bases/${kbId}/documents/${docId}`);
+        ctx.navigate(`/kb/${kbId}`);
+      } catch (error) {
+        remove.after(errorBox(error));
+      }
+    });
+    main.append(remove);
+  }
   if (span) {
     main.append(h("p", { class: "cited-note", role: "status" }, `Showing the cited passage (characters ${span.start}–${span.end}), highlighted below.`));
   }
