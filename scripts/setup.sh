@@ -15,6 +15,18 @@ if ! command -v pandoc >/dev/null; then
     echo "setup: pandoc is not installed (apt-get install pandoc); .rst/.rtf/.odt/.epub files will fail" >&2
   fi
 fi
+# Debian's chromium runs the web console's browser tests (tests/kb_service/console), driven by
+# Playwright with executable_path: Playwright's own browser download is not reachable here.
+# Without it those tests skip (outside CI) or fail (CI=true) with a sentence naming it.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+      || echo "setup: could not install chromium; the console's browser tests cannot run" >&2
+  else
+    echo "setup: chromium is not installed (apt-get install chromium); the console's browser tests will skip" >&2
+  fi
+fi
 stamp=.venv/.kb-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

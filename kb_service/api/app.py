@@ -28,6 +28,7 @@ from kb_service.api.routes import (
 )
 from kb_service.api.routes import webhooks as webhook_routes
 from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
+from kb_service.console import install_console
 from kb_service.mcp.http import McpEndpoint
 from kb_service.runtime import Runtime
 from kb_service.settings import Settings, load_settings
@@ -93,6 +94,8 @@ def create_app(
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # the web console: static files and an HTML shell, a client of /api/v1 like any other
+    install_console(app)
     # MCP over Streamable HTTP, authenticated and rate-limited like the REST API
     mcp = McpEndpoint(
         runtime=lambda: app.state.runtime,
