@@ -190,8 +190,8 @@ def _is_outlook_message(content: bytes) -> bool:
     """Is this OLE file an Outlook message (MAPI properties and a message class)?"""
     import olefile  # reads the directory only, not the streams
 
-    try:
-        with olefile.OleFileIO(content) as ole:
+    try:  # a file object: olefile takes short bytes for a file name
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
             has_class = ole.exists("__substg1.0_001A001F") or ole.exists("__substg1.0_001A001E")
             return bool(has_class and ole.exists("__properties_version1.0"))
     except Exception:  # olefile raises OSError and assorted parse errors on damaged files

@@ -46,7 +46,7 @@ def partition_image_bytes(data: bytes, name: str, *, max_pages: int, ocr: OcrLim
     pieces = []
     for index in range(frames):
         page = _frame(image, index, name, limits)
-        pieces.extend(recognise(page, page_number=index + 1, name=name))
+        pieces.extend(recognise(page, page_number=index + 1, name=name, dpi=_dpi(image)))
     metadata = {"page_count": frames, "ocr_pages": list(range(1, frames + 1))}
     return Partitioned(pieces, None, metadata)
 
@@ -66,9 +66,16 @@ def _frame(image: Any, index: int, name: str, limits: OcrLimits) -> Any:
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         logger.info("Pillow could not decode %s frame %d: %r", name, index, exc)
         raise CorruptDocument(f"{name} is not a readable image; it may be damaged.") from None
-    if "dpi" in image.info:
-        frame.info["dpi"] = image.info["dpi"]
     return frame
+
+
+def _dpi(image: Any) -> int | None:
+    """The resolution the image (frame) declares, if plausible; else Tesseract estimates it."""
+    try:
+        dpi = round(float(image.info.get("dpi", (0, 0))[0]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return dpi if 70 <= dpi <= 2400 else None
 
 
 def _too_many_pixels(name: str, size: tuple[int, int] | None, limits: OcrLimits) -> ImageTooLarge:

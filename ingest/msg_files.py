@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import logging
 from typing import Any
 
@@ -40,7 +41,7 @@ def _load(data: bytes, name: str) -> Any:
     from oxmsg import Message
 
     try:
-        return Message.load(data)
+        return Message.load(io.BytesIO(data))  # short bytes would be taken for a path
     except Exception as exc:  # olefile and oxmsg raise assorted errors on damaged files
         logger.info("could not open %s as an Outlook message: %r", name, exc)
         raise CorruptDocument(f"{name} is not a readable Outlook message (.msg).") from None

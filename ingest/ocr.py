@@ -90,8 +90,8 @@ def require_tesseract(name: str, what: str) -> None:
 def recognise(image: Any, *, page_number: int, name: str, dpi: int | None = None) -> list[Piece]:
     """The paragraphs Tesseract reads on `image` (a Pillow image) as pieces of `page_number`.
 
-    `dpi` is the resolution a PDF page was rendered at; without it Tesseract uses the
-    one the image declares, or estimates it from the text.
+    `dpi` is the resolution a PDF page was rendered at, or the one an image file
+    declares; without it Tesseract estimates it from the text.
     """
     require_tesseract(name, f"page {page_number}")
     png = io.BytesIO()

@@ -129,6 +129,11 @@ def test_the_pixel_limit_is_configurable(extractor: Extractor) -> None:
     assert "Fare 38.50" in extract(small, BAD / "scanned.pdf").text
 
 
+def test_the_page_limit_counts_tiff_frames() -> None:
+    with pytest.raises(ImageTooLarge, match=r"2 pages \(image frames\); the limit is 1"):
+        extract(Extractor(max_pages=1), SAMPLES / "nordhavn-letter.tiff")
+
+
 def test_a_truncated_image_is_corrupt(extractor: Extractor) -> None:
     data = (SAMPLES / "whiteboard-handover.png").read_bytes()[:3000]
     with pytest.raises(CorruptDocument) as caught:
