@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from ingest.documents import SourceFile
 from ingest.errors import CorruptDocument, ImageTooLarge, NoTextLayer, OcrUnavailable
 from ingest.extract import Extractor
 from ingest.ocr import OcrLimits
+from tests.hostile_docs import png_bomb
 from tests.ingest.test_extract import BAD, SAMPLES, assert_offsets_consistent, extract
 from tests.ingest.test_extract_bad_input import assert_readable
 
@@ -94,29 +93,12 @@ def test_a_drawing_without_text_fails_as_no_text_layer(extractor: Extractor) -> 
         extract(extractor, BAD / "drawing.pdf")
 
 
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG that declares `width` x `height` pixels but carries almost no data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.mark.parametrize(("width", "height"), [(9_000, 9_000), (100_000, 100_000)])
 def test_decompression_bombs_are_refused_before_decoding(
     extractor: Extractor, width: int, height: int
 ) -> None:
     with pytest.raises(ImageTooLarge) as caught:
-        extractor.run(SourceFile("bomb.png", _png_header(width, height)))
+        extractor.run(SourceFile("bomb.png", png_bomb(width, height)))
     assert "the limit for text recognition is 50 million pixels" in caught.value.message
     assert_readable(caught.value, "bomb.png")
 
