@@ -12,7 +12,9 @@ Tesseract runs as a child of the parser process: it inherits the process's
 address-space cap, and it is killed with it (Linux `PR_SET_PDEATHSIG`) when the
 parser is killed for taking too long, so a hung or slow recognition never outlives
 its parse. It runs single-threaded (`OMP_THREAD_LIMIT=1`): every parser process is
-one worker's, and on a few cores threads only compete.
+one worker's, and Debian's Tesseract is built with OpenMP, whose spinning threads
+cost several times the CPU (a 300-dpi page: 0.4 CPU-seconds alone, 1.5 to 3.7 with two
+threads on a busy 2-core machine).
 
 `OcrLimits` bounds what one document may ask of it (`images.py`, `scanned_pages.py`).
 
