@@ -87,7 +87,8 @@ def property_streams(props: list[tuple[int, int, object]], header: bytes) -> dic
     return streams
 
 
-def write_msg(path: Path) -> None:
+def write_msg(path: Path, *, body: str | None = BODY, html: str | None = None) -> None:
+    """The sample message; the tests also write variants (an HTML body instead)."""
     name, address = SENDER
     sent = filetime(SENT)
     to = "; ".join(n for kind, n, _ in RECIPIENTS if kind == 1)
@@ -107,10 +108,13 @@ def write_msg(path: Path) -> None:
         (0x0E04, PT_STRING, to),  # PidTagDisplayTo
         (0x0E03, PT_STRING, cc),  # PidTagDisplayCc
         (0x0E07, PT_INT32, 0x01 | 0x10),  # PidTagMessageFlags: read, has attachments
-        (0x1000, PT_STRING, BODY.replace("\n", "\r\n")),  # PidTagBody
         (0x3FDE, PT_INT32, 65001),  # PidTagInternetCodepage: UTF-8
         (0x340D, PT_INT32, 0x00040000),  # PidTagStoreSupportMask: STORE_UNICODE_OK
     ]
+    if body is not None:
+        message.append((0x1000, PT_STRING, body.replace("\n", "\r\n")))  # PidTagBody
+    if html is not None:
+        message.append((0x1013, PT_BINARY, html.encode()))  # PidTagHtml, in the UTF-8 codepage
     # Top-level header: reserved, next recipient id, next attachment id, counts, reserved.
     top = struct.pack("<8xIIII8x", len(RECIPIENTS), 1, len(RECIPIENTS), 1)
     writer = OleWriter()

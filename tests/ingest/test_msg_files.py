@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import extract_msg
 import pytest
 
@@ -69,3 +73,33 @@ def test_a_damaged_message_is_corrupt(extractor: Extractor) -> None:
     with pytest.raises(CorruptDocument) as caught:
         extractor.run(SourceFile("cut.msg", data[:2048]))
     assert_readable(caught.value, "cut.msg")
+
+
+def _message_writer() -> ModuleType:
+    """`sample_docs/make_msg_sample.py`, which writes real .msg files (extract-msg's writer)."""
+    spec = importlib.util.spec_from_file_location("make_msg_sample", SAMPLES / "make_msg_sample.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_html_only_message_is_read_like_an_html_page(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    html = "<html><body><h1>Terrace rules</h1><p>No glassware after 18:00.</p></body></html>"
+    path = tmp_path / "rules.msg"
+    _message_writer().write_msg(path, body=None, html=html)
+    doc = extract(extractor, path)
+    assert doc.title == SUBJECT and doc.source_type == "msg"
+    assert "No glassware after 18:00." in doc.text and "<p>" not in doc.text
+    assert_offsets_consistent(doc)
+
+
+def test_a_message_without_a_body_keeps_its_header_lines(
+    extractor: Extractor, tmp_path: Path
+) -> None:
+    path = tmp_path / "blank.msg"
+    _message_writer().write_msg(path, body=None)
+    doc = extract(extractor, path)  # its header lines are still text
+    assert doc.text.startswith("From: Mateo Rojas") and "Padaria" not in doc.text
