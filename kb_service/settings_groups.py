@@ -66,6 +66,8 @@ class IngestSettings(Group):
     archive_max_ratio: float = Field(default=200.0, ge=1)
     parse_timeout_seconds: float = Field(default=120.0, gt=0)
     parse_max_memory_mb: int = Field(default=2048, ge=64)
+    # Text recognition (ingest/ocr.py): the largest image (or TIFF frame) decoded for OCR.
+    ocr_max_image_megapixels: float = Field(default=50.0, gt=0, le=150)  # Pillow refuses 179+
 
     @property
     def max_upload_bytes(self) -> int:
