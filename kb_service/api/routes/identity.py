@@ -13,6 +13,7 @@ from kb_service.api.schemas.identity import ApiKeyIn, ApiKeyOut, ApiKeyRotateIn,
 from kb_service.services import keys
 
 router = APIRouter(tags=["identity"], route_class=StrictJsonRoute)
+_NO_ROTATE_BODY = ApiKeyRotateIn()  # no body: rotate without a grace period
 
 
 @router.post("/api-keys", status_code=201, response_model=Envelope[ApiKeyOut])
@@ -42,14 +43,18 @@ def list_api_keys(
 
 @router.post("/api-keys/{key_id}/rotate", response_model=Envelope[ApiKeyOut])
 def rotate_api_key(
-    key_id: str, principal: Admin, db: DB, settings: AppSettings, body: ApiKeyRotateIn | None = None
+    key_id: str,
+    principal: Admin,
+    db: DB,
+    settings: AppSettings,
+    body: ApiKeyRotateIn = _NO_ROTATE_BODY,
 ) -> Any:
     """A new secret for the key, shown once; the old one works for `grace_seconds`."""
     key, secret = keys.rotate_api_key(
         db,
         organization_id=principal.organization_id,
         key_id=key_id,
-        grace_seconds=body.grace_seconds if body else 0,
+        grace_seconds=body.grace_seconds,
         max_grace=settings.api.key_rotation_max_grace_seconds,
     )
     return ok(ApiKeyOut.of(key, secret).model_dump(mode="json"))

@@ -23,6 +23,7 @@ from kb_service.services import members as service
 router = APIRouter(tags=["identity"], route_class=StrictJsonRoute)
 # Mounted without the API-key dependency: the invitation token is the credential.
 accept_router = APIRouter(tags=["identity"], route_class=StrictJsonRoute)
+_NO_ACCEPT_BODY = AcceptIn()  # no body: the member has no name
 
 
 @router.post(
@@ -99,10 +100,12 @@ def remove_member(workspace_id: str, member_id: str, principal: Admin, db: DB) -
 @accept_router.post(
     "/invitations/{token}/accept", status_code=201, response_model=Envelope[AcceptOut]
 )
-def accept_invitation(token: str, db: DB, body: AcceptIn | None = None) -> Any:
+def accept_invitation(token: str, db: DB, body: AcceptIn = _NO_ACCEPT_BODY) -> Any:
     """Accept an invitation: become a member and get a first API key, shown once."""
-    accepted = service.accept_invitation(db, token=token, name=body.name if body else None)
+    accepted = service.accept_invitation(db, token=token, name=body.name)
     out = AcceptOut(
-        member=MemberOut.of(accepted.member), key=ApiKeyOut.of(accepted.key, accepted.secret)
+        workspace_id=accepted.member.organization_id,
+        member=MemberOut.of(accepted.member),
+        key=ApiKeyOut.of(accepted.key, accepted.secret),
     )
     return ok(out.model_dump(mode="json"))

@@ -134,5 +134,6 @@ class AcceptIn(BaseModel):
 
 
 class AcceptOut(BaseModel):
+    workspace_id: str
     member: MemberOut
     key: ApiKeyOut
