@@ -23,6 +23,7 @@ from kb_service.api.routes import (
     knowledge_bases,
     meeting_callbacks,
     meetings,
+    members,
     projects,
     query,
 )
@@ -90,9 +91,12 @@ def create_app(
     api.include_router(query.router)  # /knowledge-bases/{id}/query, /search
     api.include_router(projects.router)
     api.include_router(meetings.router)
+    api.include_router(members.router)  # /workspaces/{id}/invite, .../members
     app.include_router(api)
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)
+    # accepting an invitation authenticates by its token
+    app.include_router(members.accept_router, prefix=API_PREFIX)
     app.include_router(health.router)
     # the web console: static files and an HTML shell, a client of /api/v1 like any other
     install_console(app)

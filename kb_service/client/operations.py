@@ -14,7 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 from kb_service.api.schemas.documents import ChunkOut, DocumentOut
-from kb_service.api.schemas.identity import ApiKeyIn, ApiKeyOut, WorkspaceOut
+from kb_service.api.schemas.identity import (
+    AcceptIn,
+    AcceptOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    ApiKeyRotateIn,
+    InvitationOut,
+    InviteIn,
+    MemberOut,
+    MemberPatch,
+    WorkspaceOut,
+)
 from kb_service.api.schemas.ingest import IngestJobOut, TextIngestIn
 from kb_service.api.schemas.knowledge_bases import (
     KnowledgeBaseIn,
@@ -39,6 +50,7 @@ V1 = "/api/v1"
 KB = f"{V1}/knowledge-bases/{{kb_id}}"
 DOC = f"{KB}/documents/{{document_id}}"
 HOOK = f"{V1}/webhooks/{{webhook_id}}"
+WS = f"{V1}/workspaces/{{workspace_id}}"
 
 
 class Operations:
@@ -61,7 +73,14 @@ class Operations:
     create_api_key = Op("POST", f"{V1}/api-keys", ApiKeyIn, ApiKeyOut)
     list_api_keys = ListOp("GET", f"{V1}/api-keys", None, ApiKeyOut)
     revoke_api_key = Op("DELETE", f"{V1}/api-keys/{{key_id}}", None, ApiKeyOut)
+    rotate_api_key = Op("POST", f"{V1}/api-keys/{{key_id}}/rotate", ApiKeyRotateIn, ApiKeyOut)
     my_workspace = Op("GET", f"{V1}/workspaces/me", None, WorkspaceOut)
+    # members and invitations
+    invite = Op("POST", f"{WS}/invite", InviteIn, InvitationOut)
+    list_members = ListOp("GET", f"{WS}/members", None, MemberOut)
+    change_member_role = Op("PATCH", f"{WS}/members/{{member_id}}", MemberPatch, MemberOut)
+    remove_member = Op("DELETE", f"{WS}/members/{{member_id}}", None, MemberOut)
+    accept_invitation = Op("POST", f"{V1}/invitations/{{token}}/accept", AcceptIn, AcceptOut)
     # webhooks
     create_webhook = Op("POST", f"{V1}/webhooks", WebhookIn, WebhookOut)
     list_webhooks = ListOp("GET", f"{V1}/webhooks", None, WebhookOut)

@@ -24,6 +24,7 @@ EVENT_TYPES = (
     "document.deleted",
     "kb.deleted",
     "meeting.indexed",
+    "invitation.created",
 )
 # After a rotation the old secret keeps signing alongside the new one for this long.
 ROTATION_OVERLAP = timedelta(hours=24)
