@@ -98,6 +98,7 @@ class Operations:
     )
     # meetings
     import_meeting = Op("POST", f"{V1}/meetings", MeetingIn, MeetingOut)
+    list_meetings = ListOp("GET", f"{V1}/meetings", None, MeetingOut)
     import_transcript_file = Op("POST", f"{V1}/meetings/import", None, MeetingOut, form=True)
     get_meeting = Op("GET", f"{V1}/meetings/{{meeting_id}}", None, MeetingOut)
     get_transcript = Op("GET", f"{V1}/meetings/{{meeting_id}}/transcript", None, TranscriptOut)
