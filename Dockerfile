@@ -1,6 +1,6 @@
 # kb-service image: the API and the worker run from it (see docker-compose.yml).
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 pandoc && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 pandoc tesseract-ocr tesseract-ocr-eng && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY kb_service ./kb_service

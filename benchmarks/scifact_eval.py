@@ -61,12 +61,33 @@ def _runtime(data_dir: Path) -> tuple[Runtime, str, str]:
     return runtime, org_id, kb_id
 
 
-def _fuse(dense: list[str], sparse: list[str], k: int, wd: float, ws: float) -> list[str]:
+Ranked = list[tuple[str, float]]  # (chunk id, score), best first
+
+
+def _fuse(dense: Ranked, sparse: Ranked, k: int, wd: float, ws: float) -> list[str]:
     """Weighted reciprocal rank fusion of two ranked chunk lists (rank counted from 1)."""
     scores: dict[str, float] = {}
     for weight, ranked in ((wd, dense), (ws, sparse)):
-        for rank, chunk in enumerate(ranked, start=1):
+        for rank, (chunk, _) in enumerate(ranked, start=1):
             scores[chunk] = scores.get(chunk, 0.0) + weight / (k + rank)
+    return sorted(scores, key=lambda c: -scores[c])
+
+
+def _dbsf(dense: Ranked, sparse: Ranked, k: int, wd: float, ws: float) -> list[str]:
+    """Distribution-based score fusion as Qdrant computes it, with per-list weights.
+
+    Each list's scores are mapped from [mean - 3 sd, mean + 3 sd] onto [0, 1], then
+    summed; `k` is unused (the signature matches `_fuse`).
+    """
+    scores: dict[str, float] = {}
+    for weight, ranked in ((wd, dense), (ws, sparse)):
+        if not ranked:
+            continue
+        values = [s for _, s in ranked]
+        mean, sd = statistics.fmean(values), statistics.pstdev(values)
+        low, span = mean - 3 * sd, 6 * sd or 1.0
+        for chunk, s in ranked:
+            scores[chunk] = scores.get(chunk, 0.0) + weight * min(1.0, max(0.0, (s - low) / span))
     return sorted(scores, key=lambda c: -scores[c])
 
 
@@ -90,7 +111,7 @@ def sweep(data_dir: Path) -> None:
         }
     where = scope.to_point_filter()
     depth = search_service.fetch_size(CHUNKS_PER_QUERY)
-    lists: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    lists: dict[str, dict[str, tuple[Ranked, Ranked]]] = {}
     chunk_doc: dict[str, str] = {}
     for split in ("test", "train"):
         dataset = load_beir(SCIFACT, split)
@@ -104,22 +125,31 @@ def sweep(data_dir: Path) -> None:
                 hits = runtime.index.search(where=where, limit=depth, **kwargs)  # type: ignore[arg-type]
                 for h in hits:
                     chunk_doc[h.id] = external[h.payload["document_id"]]
-                ranked.append([h.id for h in hits])
+                ranked.append([(h.id, h.score) for h in hits])
             lists[split][qid] = (ranked[0], ranked[1])
     runtime.close()
     qrels = {s: load_beir(SCIFACT, s).qrels for s in lists}
-    print("k   dense sparse | test ndcg@10 recall@100 mrr@10 | train ndcg@10 recall@100 mrr@10")
-    for k in (1, 2, 5, 10, 20, 40, 60, 100):
-        for wd, ws in ((1.0, 1.0), (1.0, 0.8), (0.8, 1.0), (1.0, 0.6), (0.6, 1.0)):
-            cells = []
-            for split, by_query in lists.items():
-                run = {
-                    qid: [chunk_doc[c] for c in _fuse(d, sp, k, wd, ws)[:CHUNKS_PER_QUERY]]
-                    for qid, (d, sp) in by_query.items()
-                }
-                m = evaluate(run, qrels[split])
-                cells.append(f"{m['ndcg@10']:.4f} {m['recall@100']:.4f} {m['mrr@10']:.4f}")
-            print(f"{k:<4}{wd:>5}{ws:>6}  | {cells[0]} | {cells[1]}", flush=True)
+    print(
+        "fusion k  dense sparse | test ndcg@10 recall@100 mrr@10 | train ndcg@10 recall@100 mrr@10"
+    )
+    grid = [
+        ("rrf", _fuse, k, wd, ws)
+        for k in (1, 2, 5, 10, 20, 40, 60, 100)
+        for wd, ws in ((1.0, 1.0), (1.0, 0.8), (0.8, 1.0), (1.0, 0.6), (0.6, 1.0))
+    ] + [
+        ("dbsf", _dbsf, 0, wd, ws)
+        for wd, ws in ((1.0, 1.0), (1.0, 0.8), (0.8, 1.0), (1.0, 0.6), (0.6, 1.0), (1.0, 0.4))
+    ]
+    for name, fuse, k, wd, ws in grid:
+        cells = []
+        for split, by_query in lists.items():
+            run = {
+                qid: [chunk_doc[c] for c in fuse(d, sp, k, wd, ws)[:CHUNKS_PER_QUERY]]
+                for qid, (d, sp) in by_query.items()
+            }
+            m = evaluate(run, qrels[split])
+            cells.append(f"{m['ndcg@10']:.4f} {m['recall@100']:.4f} {m['mrr@10']:.4f}")
+        print(f"{name:<7}{k:<4}{wd:>5}{ws:>6}  | {cells[0]} | {cells[1]}", flush=True)
 
 
 def mmr(data_dir: Path) -> None:

@@ -7,7 +7,8 @@ and also the first lines of its text (`From: ...`), so a question about who wrot
 what finds the message; then the body: its `text/plain` part, else its `text/html`
 part read like an HTML page. `email_attachments(data, name)` lists the attachments
 (`Attachment`: file name, bytes, media type) for the service to ingest as documents
-of their own, linked to the message through their metadata.
+of their own, linked to the message through their metadata. Outlook `.msg` files
+(`msg_files.py`) are laid out by the same `message_partitioned`.
 
 Failure modes: `CorruptDocument` for bytes without any message header;
 `EmptyDocument` (by the extractor) for a message without a readable body.
@@ -30,7 +31,7 @@ from ingest.partitioners import Partitioned, partition_html_text
 logger = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 100
-_HEADERS = (("From", "email_from"), ("To", "email_to"), ("Cc", "email_cc"), ("Date", "email_date"))
+HEADERS = (("From", "email_from"), ("To", "email_to"), ("Cc", "email_cc"), ("Date", "email_date"))
 
 
 @dataclass(frozen=True)
@@ -78,27 +79,40 @@ def _attachment_name(part: Message, number: int, suffix: str = "") -> str:
 def partition_email_bytes(data: bytes, name: str) -> Partitioned:
     """An email: header lines, then its body (see the module docstring)."""
     message = _message(data, name)
-    metadata: dict[str, Any] = {}
-    lines = []
-    for key, field in _HEADERS:
-        value = _header(message, key)
-        if value:
-            metadata[field] = value
-            lines.append(f"{key}: {value}")
+    headers = {key: _header(message, key) for key, _field in HEADERS}
     attachments = [
         _attachment_name(part, n) for n, part in enumerate(message.iter_attachments(), start=1)
     ]
-    if attachments:
-        metadata["email_attachments"] = attachments[:MAX_ATTACHMENTS]
-    pieces = [Piece("\n".join(lines), TEXT, keep_lines=True)] if lines else []
+    body_pieces: list[Piece] = []
     body = message.get_body(preferencelist=("plain", "html"))
     if body is not None:
         text = _text_of(body)
         if body.get_content_subtype() == "html":
-            pieces.extend(partition_html_text(text).pieces)
+            body_pieces = partition_html_text(text).pieces
         else:
-            pieces.extend(plain_text_pieces(text))
-    return Partitioned(pieces, _header(message, "Subject"), metadata, headings_are_titles=False)
+            body_pieces = plain_text_pieces(text)
+    return message_partitioned(headers, body_pieces, _header(message, "Subject"), attachments)
+
+
+def message_partitioned(
+    headers: dict[str, str | None],
+    body: list[Piece],
+    subject: str | None,
+    attachment_names: list[str],
+) -> Partitioned:
+    """A message's document: the `HEADERS` present as lines, then the body; the subject
+    as its title and headers and attachment names as metadata (`.eml` and `.msg` alike)."""
+    metadata: dict[str, Any] = {}
+    lines = []
+    for key, field in HEADERS:
+        value = headers.get(key)
+        if value:
+            metadata[field] = value
+            lines.append(f"{key}: {value}")
+    if attachment_names:
+        metadata["email_attachments"] = attachment_names[:MAX_ATTACHMENTS]
+    pieces = [Piece("\n".join(lines), TEXT, keep_lines=True)] if lines else []
+    return Partitioned([*pieces, *body], subject, metadata, headings_are_titles=False)
 
 
 def email_attachments(data: bytes, name: str) -> tuple[str | None, list[Attachment]]:

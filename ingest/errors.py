@@ -5,13 +5,15 @@ meant for the person who uploaded the file: it never contains exception text, st
 traces or HTTP status codes (the API layer maps classes to responses).
 
     IngestError
-    ├── UnsupportedFileType   a format we do not read (.exe, .zip, .png, legacy .doc, ...)
+    ├── UnsupportedFileType   a format we do not read (.exe, .zip, .gif, legacy .doc, ...)
+    │   └── OcrUnavailable    text recognition is needed, and Tesseract is not installed
     ├── EmptyDocument         no bytes, only whitespace, or no extractable text
-    │   └── NoTextLayer       a PDF whose pages carry no text (scanned; we do not OCR)
+    │   └── NoTextLayer       a PDF without a text layer in which OCR found no text either
     ├── CorruptDocument       bytes that do not parse as the format they claim to be
     ├── ProtectedDocument     a password-protected PDF
     └── DocumentTooLarge      more pages than the extractor is configured to read
         ├── ArchiveTooLarge   a DOCX/PPTX that inflates past the archive limits (`archives.py`)
+        ├── ImageTooLarge     an image (or TIFF frame) with more pixels than OCR may decode
         └── ParseLimitExceeded  parsing took longer or more memory than one document may
 
 `ParserStopped` is not an `IngestError`: the parser was stopped (shutdown) while it
@@ -33,12 +35,16 @@ class UnsupportedFileType(IngestError):
     """The file's type (by content and by name) is not one we can extract."""
 
 
+class OcrUnavailable(UnsupportedFileType):
+    """The document needs text recognition and Tesseract (or its data) is not installed."""
+
+
 class EmptyDocument(IngestError):
     """The file is empty, whitespace only, or yielded no text at all."""
 
 
 class NoTextLayer(EmptyDocument):
-    """A PDF that parses but has no text layer, typically a scan."""
+    """A PDF that parses but has no text layer, and in which OCR found no text either."""
 
 
 class CorruptDocument(IngestError):
@@ -55,6 +61,10 @@ class DocumentTooLarge(IngestError):
 
 class ArchiveTooLarge(DocumentTooLarge):
     """A zip-based document with too many entries, too many bytes inflated, or a bomb's ratio."""
+
+
+class ImageTooLarge(DocumentTooLarge):
+    """An image, or a frame of a TIFF, with more pixels than text recognition may decode."""
 
 
 class ParseLimitExceeded(DocumentTooLarge):

@@ -17,16 +17,19 @@ from ingest.code import partition_code_text
 from ingest.documents import ExtractedDocument, SourceFile
 from ingest.email_files import partition_email_bytes
 from ingest.errors import CorruptDocument, DocumentTooLarge, EmptyDocument, IngestError
+from ingest.images import partition_image_bytes
 from ingest.json_text import partition_json_text, partition_jsonl_text
+from ingest.msg_files import partition_msg_bytes
 from ingest.nlp_setup import configure_offline_nlp, load_spacy_model
 from ingest.normalise import TITLE, assemble, normalise_text, plain_text_pieces
+from ingest.ocr import OcrLimits
 from ingest.pandoc_formats import PANDOC_FORMATS, partition_with_pandoc
 from ingest.partitioners import (
     Partitioned,
     partition_docx_bytes,
     partition_html_text,
     partition_markdown_text,
-    partition_pdf_fast,
+    partition_pdf_bytes,
     partition_pptx_bytes,
 )
 from ingest.tables import partition_csv_text, partition_xlsx_bytes
@@ -42,15 +45,17 @@ class Extractor:
     Input: a `SourceFile` (filename, bytes, optional media type). The real type is
     detected from content first (PDF and Office magic bytes, HTML and JSON structure
     win over a lying extension: `formats.py`), then from the name. Output: an
-    `ExtractedDocument` whose blocks carry page numbers (PDF pages, PPTX slides) and
-    heading paths (document headings, spreadsheet sheets, JSON paths), with
+    `ExtractedDocument` whose blocks carry page numbers (PDF pages, PPTX slides, image
+    frames) and heading paths (document headings, spreadsheet sheets, JSON paths), with
     `text[block.char_start:block.char_end]` equal to each element's normalised text.
+    PDF pages without a text layer and images are read by Tesseract (`ocr.py`) within
+    `ocr_limits`; the metadata's `ocr_pages` lists the pages read that way.
 
     Failure modes: every problem with the file raises an `ingest.errors.IngestError`
-    subclass (`UnsupportedFileType`, `EmptyDocument`/`NoTextLayer`, `CorruptDocument`,
-    `ProtectedDocument`, `DocumentTooLarge`) with a message fit for end users. DOCX,
-    PPTX, XLSX, ODT and EPUB archives are checked against `archive_limits` before they are parsed
-    (`archives.py`).
+    subclass (`UnsupportedFileType`/`OcrUnavailable`, `EmptyDocument`/`NoTextLayer`,
+    `CorruptDocument`, `ProtectedDocument`, `DocumentTooLarge`/`ImageTooLarge`) with a
+    message fit for end users. DOCX, PPTX, XLSX, ODT and EPUB archives are checked
+    against `archive_limits` before they are parsed (`archives.py`).
     """
 
     def __init__(
@@ -59,18 +64,20 @@ class Extractor:
         pdf_strategy: str = "fast",
         max_pages: int = 500,
         archive_limits: ArchiveLimits | None = None,
+        ocr_limits: OcrLimits | None = None,
     ) -> None:
         if pdf_strategy not in SUPPORTED_PDF_STRATEGIES:
             raise ValueError(
                 f"PDF strategy {pdf_strategy!r} is not supported: only 'fast' (the PDF's "
-                "text layer) works offline; 'hi_res', 'ocr_only' and 'auto' need layout "
-                "or OCR models that cannot be downloaded here."
+                "text layer, with Tesseract for pages without one) works offline; "
+                "'hi_res' and 'auto' need a layout model that cannot be downloaded here."
             )
         if max_pages < 1:
             raise ValueError(f"max_pages must be at least 1, got {max_pages}.")
         self.pdf_strategy = pdf_strategy
         self.max_pages = max_pages
         self.archive_limits = archive_limits or ArchiveLimits()
+        self.ocr_limits = ocr_limits or OcrLimits()
         self._warm = False
         self._warm_lock = threading.Lock()
 
@@ -81,6 +88,9 @@ class Extractor:
                 return
             configure_offline_nlp()
             import openpyxl  # noqa: F401
+            import oxmsg  # noqa: F401
+            import PIL.Image  # noqa: F401
+            import pypdfium2  # noqa: F401
             import unstructured.partition.docx
             import unstructured.partition.html
             import unstructured.partition.md
@@ -125,12 +135,17 @@ class Extractor:
     def _partition(
         self, fmt: str, content: bytes, name: str, metadata: dict[str, object]
     ) -> Partitioned:
-        if fmt == formats.PDF:
+        if fmt in (formats.PDF, formats.IMAGE):
+            paged = partition_pdf_bytes if fmt == formats.PDF else partition_image_bytes
             return _guarded(
-                name, fmt, lambda: partition_pdf_fast(content, name, max_pages=self.max_pages)
+                name,
+                fmt,
+                lambda: paged(content, name, max_pages=self.max_pages, ocr=self.ocr_limits),
             )
         if fmt == formats.EMAIL:
             return _guarded(name, fmt, lambda: partition_email_bytes(content, name))
+        if fmt == formats.MSG:
+            return _guarded(name, fmt, lambda: partition_msg_bytes(content, name))
         if fmt in PANDOC_FORMATS:
             data = content
             if fmt in (formats.ODT, formats.EPUB):

@@ -6,13 +6,15 @@ The bytes are sniffed in this order, and the first rule that matches decides:
 |---------------------------------------------|------------------------------------------|
 | empty or whitespace only                    | `EmptyDocument`                          |
 | `%PDF-` in the first KiB                    | PDF, whatever the name                   |
+| PNG, JPEG or TIFF magic bytes               | image (read by OCR), whatever the name   |
+| an OLE file holding a MAPI message          | Outlook message (`.msg`), whatever the name |
 | a zip holding `word/`, `ppt/` or `xl/` parts | DOCX, PPTX or XLSX, whatever the name    |
 | a zip that is an ODT (`mimetype`) or EPUB   | ODT or EPUB, whatever the name           |
 | `{\\rtf` at the start                        | RTF, whatever the name                   |
-| another zip, or a known binary signature    | `UnsupportedFileType` naming what it is  |
+| another zip or OLE file, or a known binary signature | `UnsupportedFileType` naming what it is |
 | text that opens like an HTML page           | HTML, whatever the name                  |
-| named PDF/DOCX/PPTX/XLSX, text that parses as JSON | JSON                              |
-| named PDF/DOCX/PPTX/XLSX, anything else     | `CorruptDocument`                        |
+| named as a binary format, text that parses as JSON | JSON                              |
+| named as a binary format, anything else     | `CorruptDocument`                        |
 | named `.json`, not one JSON value, but one per line | JSON Lines                       |
 | named `.jsonl`, one JSON value over several lines | JSON                               |
 | named text (or unnamed), a JSON object/array | JSON                                    |
@@ -40,7 +42,8 @@ PDF, DOCX, PPTX, XLSX = "pdf", "docx", "pptx", "xlsx"
 HTML, MARKDOWN, TEXT = "html", "markdown", "text"
 JSON, JSONL, CSV, CODE, EMAIL = "json", "jsonl", "csv", "code", "email"
 RST, RTF, ODT, EPUB = "rst", "rtf", "odt", "epub"  # read through pandoc
-BINARY_FORMATS = (PDF, DOCX, PPTX, XLSX, ODT, EPUB)
+IMAGE, MSG = "image", "msg"  # PNG/JPEG/TIFF read by OCR; Outlook messages
+BINARY_FORMATS = (PDF, DOCX, PPTX, XLSX, ODT, EPUB, IMAGE, MSG)
 
 # Source code and configuration files, read as text (`ingest.code`).
 _CODE_SUFFIXES = (
@@ -68,6 +71,12 @@ _EXTENSIONS = {
     ".csv": CSV,
     ".tsv": CSV,
     ".eml": EMAIL,
+    ".msg": MSG,
+    ".png": IMAGE,
+    ".jpg": IMAGE,
+    ".jpeg": IMAGE,
+    ".tif": IMAGE,
+    ".tiff": IMAGE,
     ".rst": RST,
     ".rtf": RTF,
     ".odt": ODT,
@@ -90,6 +99,10 @@ _MEDIA_TYPES = {
     "text/csv": CSV,
     "text/tab-separated-values": CSV,
     "message/rfc822": EMAIL,
+    "application/vnd.ms-outlook": MSG,
+    "image/png": IMAGE,
+    "image/jpeg": IMAGE,
+    "image/tiff": IMAGE,
     "text/x-rst": RST,
     "application/rtf": RTF,
     "text/rtf": RTF,
@@ -109,6 +122,8 @@ _LABELS = {
     CSV: "CSV",
     CODE: "source code",
     EMAIL: "email",
+    MSG: "Outlook message (.msg)",
+    IMAGE: "image",
     RST: "reStructuredText",
     RTF: "RTF",
     ODT: "OpenDocument text (.odt)",
@@ -116,24 +131,22 @@ _LABELS = {
 }
 SUPPORTED_SENTENCE = (
     "Supported formats are PDF, DOCX, PPTX, XLSX, CSV, JSON, JSON Lines, HTML, Markdown, "
-    "plain text, email (.eml), RST, RTF, ODT, EPUB and source code or configuration files."
+    "plain text, email (.eml, .msg), RST, RTF, ODT, EPUB, images (PNG, JPEG, TIFF) and "
+    "source code or configuration files."
 )
 
 # Binary signatures we recognise only to refuse them with a helpful name.
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
     (b"MZ", "a Windows executable"),
     (b"\x7fELF", "an executable"),
     (b"\x1f\x8b", "a gzip archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office file (.doc/.ppt/.xls)"),
 )
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HTML_START = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.I | re.S
 )
@@ -171,6 +184,18 @@ def _zip_kind(content: bytes) -> str | None:
     if mimetype.strip() == b"application/vnd.oasis.opendocument.text":
         return ODT
     return next((kind for part, kind in _ZIP_KINDS if part in names), "zip")
+
+
+def _is_outlook_message(content: bytes) -> bool:
+    """Is this OLE file an Outlook message (MAPI properties and a message class)?"""
+    import olefile  # reads the directory only, not the streams
+
+    try:  # a file object: olefile takes short bytes for a file name
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            has_class = ole.exists("__substg1.0_001A001F") or ole.exists("__substg1.0_001A001E")
+            return bool(has_class and ole.exists("__properties_version1.0"))
+    except Exception:  # olefile raises OSError and assorted parse errors on damaged files
+        return False
 
 
 def _strict_constant(name: str) -> None:
@@ -220,6 +245,19 @@ def detect_format(filename: str, content: bytes, media_type: str | None = None) 
         raise UnsupportedFileType(f"{name} is a zip archive. {SUPPORTED_SENTENCE}")
     if content.startswith(b"{\\rtf"):
         return RTF
+    if content.startswith(_IMAGE_SIGNATURES):
+        return IMAGE
+    if content.startswith(_OLE_SIGNATURE):
+        if _is_outlook_message(content):
+            return MSG
+        if claimed == MSG:
+            raise CorruptDocument(
+                f"{name} is not a valid {label(MSG)} file; it may be damaged or saved in "
+                "another format."
+            )
+        raise UnsupportedFileType(
+            f"{name} looks like a legacy Office file (.doc/.ppt/.xls). {SUPPORTED_SENTENCE}"
+        )
     for signature, what in _BINARY_SIGNATURES:
         if content.startswith(signature):
             raise UnsupportedFileType(f"{name} looks like {what}. {SUPPORTED_SENTENCE}")

@@ -30,6 +30,7 @@ from typing import Any
 from ingest.archives import ArchiveLimits
 from ingest.errors import IngestError
 from ingest.extract import Extractor
+from ingest.ocr import OcrLimits
 from ingest.pipeline import IngestPipeline
 from ingest.window import ModelWindow
 
@@ -44,12 +45,17 @@ class ParserSetup:
     pdf_strategy: str
     max_pages: int
     archive_limits: ArchiveLimits
+    ocr_limits: OcrLimits
 
     @classmethod
     def of(cls, pipeline: IngestPipeline) -> ParserSetup:
         extractor = pipeline.extractor
         return cls(
-            pipeline.window, extractor.pdf_strategy, extractor.max_pages, extractor.archive_limits
+            pipeline.window,
+            extractor.pdf_strategy,
+            extractor.max_pages,
+            extractor.archive_limits,
+            extractor.ocr_limits,
         )
 
     def build(self) -> IngestPipeline:
@@ -57,6 +63,7 @@ class ParserSetup:
             pdf_strategy=self.pdf_strategy,
             max_pages=self.max_pages,
             archive_limits=self.archive_limits,
+            ocr_limits=self.ocr_limits,
         )
         return IngestPipeline(window=self.window, extractor=extractor)
 

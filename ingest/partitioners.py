@@ -5,9 +5,11 @@ Each `partition_*` function takes bytes or decoded text and returns a `Partition
 imported lazily, after `ingest.nlp_setup.configure_offline_nlp()` has run.
 
 Quirks handled here:
-- PDF is read with strategy "fast" (pdfminer) only. With "fast", unstructured never
-  escalates to hi_res/OCR, but it swallows parse errors and returns no elements, so a
-  pdfminer pre-check tells a damaged or password-protected file from a scan.
+- PDF text layers are read with strategy "fast" (pdfminer) only. With "fast",
+  unstructured never escalates to hi_res/OCR, but it swallows parse errors and returns
+  no elements, so a pdfminer pre-check tells a damaged or password-protected file from
+  a scan. Pages that yield no text are then read by Tesseract (`scanned_pages.py`),
+  page by page, and the document's metadata lists them (`ocr_pages`).
 - In fast PDFs, unstructured labels any element in the top/bottom 7% of a page as
   Header/Footer, which catches real headings on pages with small margins. Only
   running headers/footers (repeated on several pages, digits ignored) and page
@@ -29,6 +31,8 @@ from typing import Any
 
 from ingest.errors import CorruptDocument, DocumentTooLarge, NoTextLayer, ProtectedDocument
 from ingest.normalise import LIST_ITEM, TABLE, TEXT, TITLE, Piece
+from ingest.ocr import OcrLimits
+from ingest.scanned_pages import recognise_pages
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ _DROPPED = {"PageBreak", "PageNumber", "Image", "Header", "Footer"}
 _KEEP_LINES = {"CodeSnippet", "Formula"}
 # unstructured detects each element's language by default (a quarter of the parse time
 # of a Markdown file) only to record it in metadata we never read; naming the language
-# skips detection. It changes no element text or type (there is no OCR).
+# skips detection. It changes no element text or type (unstructured does no OCR here).
 _LANGUAGES = ["eng"]
 _PAGE_LABEL = re.compile(r"^\W*(page\s*)?\d+(\s*(of|/)\s*\d+)?\W*$", re.I)
 
@@ -146,8 +150,12 @@ def _inspect_pdf(data: bytes, name: str) -> tuple[int, str | None]:
     return pages, title
 
 
-def partition_pdf_fast(data: bytes, name: str, *, max_pages: int) -> Partitioned:
-    """Text-layer PDF extraction (pdfminer); never OCR or layout models."""
+def partition_pdf_bytes(data: bytes, name: str, *, max_pages: int, ocr: OcrLimits) -> Partitioned:
+    """Text-layer PDF extraction (pdfminer), then OCR of the pages left without text.
+
+    Never a layout model: the text layer is read with strategy "fast", and only pages
+    that yield no text at all are rendered and read by Tesseract.
+    """
     pages, info_title = _inspect_pdf(data, name)
     if pages > max_pages:
         raise DocumentTooLarge(f"{name} has {pages} pages; the limit is {max_pages}.")
@@ -155,19 +163,27 @@ def partition_pdf_fast(data: bytes, name: str, *, max_pages: int) -> Partitioned
 
     elements = partition_pdf(
         file=io.BytesIO(data),
-        strategy="fast",  # never "auto"/"hi_res": those need a layout model or OCR
+        strategy="fast",  # never "auto"/"hi_res": those need a layout model
         infer_table_structure=False,
         extract_images_in_pdf=False,
         include_page_breaks=False,
         languages=_LANGUAGES,
     )
     pieces = element_pieces(_recover_pdf_margins(elements))
+    with_text = {piece.page_number for piece in pieces}
+    without_text = [number for number in range(1, pages + 1) if number not in with_text]
+    metadata: dict[str, Any] = {"page_count": pages}
+    if without_text:
+        recognised, ocr_pages = recognise_pages(data, name, without_text, ocr)
+        # stable: each page's pieces keep their order, pages come in order
+        pieces = sorted([*pieces, *recognised], key=lambda piece: piece.page_number or 0)
+        if ocr_pages:
+            metadata["ocr_pages"] = ocr_pages
     if not pieces:
         raise NoTextLayer(
-            f"{name}: PDF has no text layer (scanned?). Text recognition is not supported; "
-            "upload a PDF with selectable text or a text version."
+            f"{name}: PDF has no text layer, and text recognition (OCR) found no text on its pages."
         )
-    return Partitioned(pieces, info_title, {"page_count": pages})
+    return Partitioned(pieces, info_title, metadata)
 
 
 def partition_docx_bytes(data: bytes) -> Partitioned:

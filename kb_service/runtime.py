@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ingest.archives import ArchiveLimits
 from ingest.extract import Extractor
+from ingest.ocr import OcrLimits
 from ingest.parser_pool import ParseLimits, ParserPool
 from ingest.parser_process import ParserSetup
 from ingest.pipeline import IngestPipeline
@@ -72,6 +73,10 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
     )
 
 
+def ocr_limits(settings: Settings) -> OcrLimits:
+    return OcrLimits(max_image_pixels=int(settings.ingest.ocr_max_image_megapixels * 1e6))
+
+
 def parse_limits(settings: Settings) -> ParseLimits:
     return ParseLimits(
         timeout_seconds=settings.ingest.parse_timeout_seconds,
@@ -126,7 +131,9 @@ class Runtime:
         chunk_embedder = ChunkEmbedder(embedder=embedder, sparse_encoder=sparse_encoder)
         pipeline = IngestPipeline(
             window=chunk_embedder.window,
-            extractor=Extractor(archive_limits=archive_limits(settings)),
+            extractor=Extractor(
+                archive_limits=archive_limits(settings), ocr_limits=ocr_limits(settings)
+            ),
         )
         queue = JobQueue(db, settings.ingest.job_lease_seconds)
         processor = JobProcessor(

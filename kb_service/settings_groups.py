@@ -66,6 +66,8 @@ class IngestSettings(Group):
     archive_max_ratio: float = Field(default=200.0, ge=1)
     parse_timeout_seconds: float = Field(default=120.0, gt=0)
     parse_max_memory_mb: int = Field(default=2048, ge=64)
+    # Text recognition (ingest/ocr.py): the largest image (or TIFF frame) decoded for OCR.
+    ocr_max_image_megapixels: float = Field(default=50.0, gt=0, le=150)  # Pillow refuses 179+
 
     @property
     def max_upload_bytes(self) -> int:
@@ -121,6 +123,10 @@ class APISettings(Group):
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=100, ge=1)
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    # Invitations to a workspace can be accepted once, within this many hours.
+    invitation_ttl_hours: float = Field(default=168.0, gt=0, le=24 * 90)
+    # The longest grace period `POST /api-keys/{id}/rotate` grants the old secret.
+    key_rotation_max_grace_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     # An in-flight duplicate waits this long for the first request, then gets 409.
     idempotency_wait_seconds: float = Field(default=10.0, ge=0)
     # Seals stored idempotent responses (kb_service/secret_key.py); unset: generated once

@@ -468,9 +468,10 @@ def write_bad(bad: Path) -> None:
     garbage = bytes(rng.randrange(256) for _ in range(700))
     # A PDF header followed by garbage and no xref/trailer: truncated in transfer.
     (bad / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pa" + garbage)
-    # A valid PDF whose only page is a drawing: what a scan looks like without OCR.
+    # A valid PDF whose only page is a drawing: no text layer, and nothing for OCR to
+    # read. (bad/scanned.pdf, a real scan, is written by make_scan_samples.py.)
     drawing = b"0.8 0.8 0.8 rg 72 400 468 300 re f 0 0 0 RG 2 w 90 420 m 520 680 l S\n"
-    write_pdf_streams(bad / "scanned.pdf", [drawing], title="Scanned receipt")
+    write_pdf_streams(bad / "drawing.pdf", [drawing], title="Floor plan sketch")
     (bad / "empty.txt").write_bytes(b"")
     (bad / "latin1.txt").write_bytes(
         "Café menu for the Leeds office\n\n"

@@ -5,12 +5,16 @@
 - `docx_with_paragraphs`: the sample with `count` short distinct paragraphs; its text
   compresses like prose (so the archive limits let it through) and parsing it takes
   time and memory in proportion to `count`.
+- `png_bomb`: a PNG whose header declares `width` x `height` pixels, with almost no
+  data (a decompression bomb: a few hundred bytes that would decode to gigabytes).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 SAMPLE_DOCX = Path(__file__).resolve().parent.parent / "sample_docs" / "onboarding.docx"
@@ -63,3 +67,15 @@ def docx_with_paragraphs(count: int, title: str = "Paragraph stress test") -> by
         f"<w:body>{''.join(body)}</w:body></w:document>"
     )
     return _rewritten({"word/document.xml": document.encode()})
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` 8-bit gray pixels but carries almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = chunk(b"IDAT", zlib.compress(b"\0" * 64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + idat + chunk(b"IEND", b"")

@@ -23,12 +23,14 @@ from kb_service.api.routes import (
     knowledge_bases,
     meeting_callbacks,
     meetings,
+    members,
     projects,
     query,
     sources,
 )
 from kb_service.api.routes import webhooks as webhook_routes
 from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
+from kb_service.console import install_console
 from kb_service.mcp.http import McpEndpoint
 from kb_service.runtime import Runtime
 from kb_service.settings import Settings, load_settings
@@ -94,10 +96,15 @@ def create_app(
     api.include_router(projects.router)
     api.include_router(meetings.router)
     api.include_router(sources.router)  # /knowledge-bases/{id}/sources, /sources/{id}
+    api.include_router(members.router)  # /workspaces/{id}/invite, .../members
     app.include_router(api)
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)
+    # accepting an invitation authenticates by its token
+    app.include_router(members.accept_router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # the web console: static files and an HTML shell, a client of /api/v1 like any other
+    install_console(app)
     # MCP over Streamable HTTP, authenticated and rate-limited like the REST API
     mcp = McpEndpoint(
         runtime=lambda: app.state.runtime,

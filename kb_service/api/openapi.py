@@ -87,6 +87,9 @@ ERRORS: dict[int, tuple[str, str, str]] = {
 }
 API_ERRORS = (401, 403, 404, 409, 413, 422, 429, 500)
 SIGNED_ERRORS = (401, 404, 409, 413, 422, 500)  # meeting callbacks: no API key involved
+# accepting an invitation: its token is the credential (unknown: 404; used or expired: 409)
+TOKEN_ERRORS = (404, 409, 422, 500)
+TOKEN_ROUTES = {f"{API_PREFIX}/invitations/{{token}}/accept"}
 # outside /api/v1 these routes answer only their own errors (and 500)
 OWN_ERRORS: dict[str, tuple[int, ...]] = {"/readyz": (503,), "/metrics": (404,)}
 
@@ -177,7 +180,13 @@ def describe_operations(paths: dict[str, Any]) -> None:
             if not path.startswith(API_PREFIX + "/"):
                 statuses: tuple[int, ...] = OWN_ERRORS.get(path, ())
             else:
-                statuses = API_ERRORS if op.get("security") else SIGNED_ERRORS
+                statuses = (
+                    API_ERRORS
+                    if op.get("security")
+                    else TOKEN_ERRORS
+                    if path in TOKEN_ROUTES
+                    else SIGNED_ERRORS
+                )
             content = op.get("requestBody", {}).get("content", {})
             if "multipart/form-data" in content:
                 statuses += (415,)

@@ -17,6 +17,7 @@ _SOURCE = "/api/v1/sources/{source_id}"
 _CREATED = "$response.body#/data/id"
 _FIRST = "$response.body#/data/0/id"
 _IN_KB = "$request.path.kb_id"
+_WS = "/api/v1/workspaces/{workspace_id}"
 
 _MEETING_LINKS = [
     ("GetMeeting", "get", "/api/v1/meetings/{meeting_id}", {"meeting_id": _CREATED}),
@@ -119,7 +120,11 @@ LINKS: dict[tuple[str, str], list[tuple[str, str, str, dict[str, str]]]] = {
     ],
     ("post", "/api/v1/api-keys"): [
         ("ListApiKeys", "get", "/api/v1/api-keys", {}),
+        ("RotateApiKey", "post", "/api/v1/api-keys/{key_id}/rotate", {"key_id": _CREATED}),
         ("RevokeApiKey", "delete", "/api/v1/api-keys/{key_id}", {"key_id": _CREATED}),
+    ],
+    ("post", _WS + "/invite"): [
+        ("ListMembers", "get", _WS + "/members", {"workspace_id": "$request.path.workspace_id"}),
     ],
 }
 

@@ -23,6 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.api.port
     print(f"kb-service: data in {settings.storage.data_dir.resolve()}", flush=True)
     print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    print(f"kb-service: web console at http://{host}:{port}/console (sign in with an API key)")
     print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
     uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
     return 0

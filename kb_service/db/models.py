@@ -4,7 +4,7 @@ from kb_service.db.base import Base
 from kb_service.db.content import Chunk, Document, KnowledgeBase, Project
 from kb_service.db.events import Event
 from kb_service.db.idempotency import IdempotencyRecord
-from kb_service.db.identity import ApiKey, Organization
+from kb_service.db.identity import ApiKey, Invitation, Member, Organization
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.db.meetings import (
     Meeting,
@@ -25,11 +25,13 @@ __all__ = [
     "IdempotencyRecord",
     "IngestItem",
     "IngestJob",
+    "Invitation",
     "KnowledgeBase",
     "Meeting",
     "MeetingCallback",
     "MeetingSegment",
     "MeetingSource",
+    "Member",
     "Organization",
     "Project",
     "SourcePage",

@@ -40,7 +40,7 @@ class SourceSpan(BaseModel):
     """A span of a document or meeting, with everything needed to cite and open it."""
 
     title: str
-    url: str = Field(description="deep link to the span (#char=START,END, RFC 5147)")
+    url: str = Field(description="the web console's page of the span (#span=START-END)")
     text: str
     source: str = Field(description="file name, URL or meeting")
     source_type: str
@@ -179,7 +179,7 @@ class MeetingItem(BaseModel):
     started_at: str | None
     segment_count: int
     participants: list[str]
-    url: str = Field(description="the meeting's transcript")
+    url: str = Field(description="the web console's page of the meeting's transcript")
 
 
 class KnowledgeBaseList(ToolOutput):

@@ -6,17 +6,19 @@ another organization's id is "not found". Passage ids and links:
 
 | passage | `id` (for `fetch`) | `url` |
 |---|---|---|
-| document chunk | its `chunk_id` (`chk_...`) | `/api/v1/knowledge-bases/{kb}/documents/{doc}?include_text=true#char=S,E` |
-| meeting span | `mtg_...:S-E` | `/api/v1/meetings/{mtg}/transcript#char=S,E` |
+| document chunk | its `chunk_id` (`chk_...`) | `/console/kb/{kb}/doc/{doc}#span=S-E` |
+| meeting span | `mtg_...:S-E` | `/console/meetings/{mtg}#span=S-E` |
 
-`#char=S,E` (RFC 5147) names characters `[S, E)` of the text that URL returns, which
-is the text `char_start`/`char_end` index into.
+A `url` is a page of the web console (`kb_service.console`) that shows the document's
+extracted text (or the meeting's transcript) with characters `[S, E)`, the span
+`char_start`/`char_end` index into, highlighted and scrolled into view.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kb_service import console
 from kb_service.mcp.callers import Caller
 from kb_service.mcp.schemas import (
     Citation,
@@ -39,19 +41,17 @@ from kb_service.services.search import QueryRequest
 from retrieval.answer import Citation as AnswerCitation
 from retrieval.answer import Passage
 
-API_PREFIX = "/api/v1"  # the contract's base path
 ANSWER_TOP_K = 5  # passages an answer is composed from (the REST default)
 
 
 def document_url(
     base: str, kb_id: str | None, document_id: str | None, start: int, end: int
 ) -> str:
-    path = f"{API_PREFIX}/knowledge-bases/{kb_id}/documents/{document_id}"
-    return f"{base}{path}?include_text=true#char={start},{end}"
+    return console.document_link(base, kb_id, document_id, start, end)
 
 
 def meeting_url(base: str, meeting_id: str, start: int, end: int) -> str:
-    return f"{base}{API_PREFIX}/meetings/{meeting_id}/transcript#char={start},{end}"
+    return console.meeting_link(base, meeting_id, start, end)
 
 
 def search(caller: Caller, *, query: str, top_k: int, scope: SearchScope | None) -> SearchResults:
@@ -184,7 +184,7 @@ def list_meetings(
             started_at=m.started_at.isoformat() if m.started_at else None,
             segment_count=m.segment_count,
             participants=[str(p) for p in m.participants or []],
-            url=f"{caller.base_url}{API_PREFIX}/meetings/{m.id}/transcript",
+            url=console.meeting_link(caller.base_url, m.id),
         )
         for m in found.items
     ]

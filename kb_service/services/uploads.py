@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ingest import formats
-from ingest.email_files import email_attachments
+from ingest.email_files import Attachment, email_attachments
 from ingest.errors import EmptyDocument, IngestError, UnsupportedFileType
 from ingest.json_files import InvalidRecords, JsonRecord, records_in
+from ingest.msg_files import msg_attachments
 from kb_service.errors import InvalidInput
 from kb_service.strict_json import checked_metadata
 
+_OUTLOOK_TYPE = "application/vnd.ms-outlook"
 MAX_SOURCE_URL_LENGTH = 2000  # the documents' and items' `source_url` columns
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 # RFC 6838 type/subtype names (at most 127 characters each)
@@ -74,10 +76,11 @@ def split_record_files(uploads: Sequence[Upload]) -> tuple[list[Upload], list[Te
     each record's metadata also names its file (`source_file`). Every other upload,
     invalid JSON included, stays a file for the parser (which reports its errors).
     A records file with an invalid record is `InvalidInput` naming the file and record.
-    An email (`.eml`) stays a file, followed by each of its attachments as a file of its
-    own ("<email> - <attachment>") whose metadata names the email (`attached_to`,
-    `email_subject`); attachments in formats never read (images, archives) and empty
-    ones are left out (the email's metadata lists every attachment).
+    An email (`.eml` or Outlook `.msg`) stays a file, followed by each of its attachments
+    as a file of its own ("<email> - <attachment>") whose metadata names the email
+    (`attached_to`, `email_subject`); attachments in formats never read (archives),
+    images (mostly logos and signatures: OCR would only fail on them) and empty ones
+    are left out (the email's metadata lists every attachment).
     """
     files: list[Upload] = []
     records: list[TextRecord] = []
@@ -122,14 +125,22 @@ def _file_records(name: str, upload: Upload, *, field: str) -> list[JsonRecord] 
         return None
 
 
+_MESSAGE_READERS: dict[str, Callable[[bytes, str], tuple[str | None, list[Attachment]]]] = {
+    formats.EMAIL: email_attachments,
+    formats.MSG: msg_attachments,
+}
+
+
 def _attachments(name: str, upload: Upload) -> list[Upload]:
-    is_eml = name.lower().endswith(".eml")
-    if not is_eml and safe_media_type(upload.media_type) != "message/rfc822":
+    named = formats.format_for_name(name)
+    media = safe_media_type(upload.media_type)
+    if named not in _MESSAGE_READERS and media not in ("message/rfc822", _OUTLOOK_TYPE):
         return []
     try:
-        if formats.detect_format(name, upload.content, upload.media_type) != formats.EMAIL:
+        reader = _MESSAGE_READERS.get(formats.detect_format(name, upload.content, media))
+        if reader is None:
             return []
-        subject, attached = email_attachments(upload.content, name)
+        subject, attached = reader(upload.content, name)
     except IngestError:
         return []  # the parser reports what is wrong with the email itself
     link = {"attached_to": name, **({"email_subject": subject} if subject else {})}
@@ -139,14 +150,16 @@ def _attachments(name: str, upload: Upload) -> list[Upload]:
 
 
 def _readable(upload: Upload) -> bool:
-    """Not an attachment we never read (an inline image, an archive) or an empty one."""
+    """Not an attachment we leave out (an image, an archive) or an empty one."""
     try:
-        formats.detect_format(safe_filename(upload.filename), upload.content, upload.media_type)
+        fmt = formats.detect_format(
+            safe_filename(upload.filename), upload.content, upload.media_type
+        )
     except (UnsupportedFileType, EmptyDocument):
         return False
     except IngestError:
         return True  # damaged: the document fails with the reason
-    return True
+    return fmt != formats.IMAGE
 
 
 def check_source_url(url: str | None, *, field: str) -> None:

@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "kb.deleted",
     "meeting.indexed",
     "source.synced",
+    "invitation.created",
 )
 # After a rotation the old secret keeps signing alongside the new one for this long.
 ROTATION_OVERLAP = timedelta(hours=24)

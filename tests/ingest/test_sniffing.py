@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+from PIL import Image
 
 from ingest.documents import SourceFile
 from ingest.errors import CorruptDocument, IngestError, UnsupportedFileType
@@ -91,3 +92,18 @@ def test_a_workbook_zip_is_recognised_by_its_parts() -> None:
 def test_media_type_selects_json_without_a_name(extractor: Extractor) -> None:
     doc = extractor.run(SourceFile("upload", b'{"owner": "Platform team"}', "application/json"))
     assert doc.source_type == "json" and doc.text == "owner: Platform team"
+
+
+def test_images_and_outlook_messages_are_sniffed_by_their_magic_bytes() -> None:
+    png = (SAMPLES / "whiteboard-handover.png").read_bytes()
+    jpeg = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("L").save(jpeg, format="JPEG")
+    tiff = (SAMPLES / "nordhavn-letter.tiff").read_bytes()
+    assert detect_format("scan.pdf", png) == "image"
+    assert detect_format("photo", jpeg.getvalue()) == "image"
+    assert detect_format("letter.txt", tiff) == "image"
+    assert detect_format("booking.eml", (SAMPLES / "room-booking.msg").read_bytes()) == "msg"
+    with pytest.raises(CorruptDocument, match=r"scan\.png is not a valid image"):
+        detect_format("scan.png", b"a few words of text")
+    with pytest.raises(UnsupportedFileType, match="looks like a GIF image"):
+        detect_format("scan.png", b"GIF89a" + bytes(32))

@@ -30,12 +30,15 @@ def test_keys_bearer_revocation_and_workspace(client: TestClient, admin: dict) -
     )
     me = client.get(f"{API}/workspaces/me", headers={"Authorization": f"Bearer {admin['key']}"})
     assert me.status_code == 200
-    assert me.json()["data"] == {
+    data = me.json()["data"]
+    assert data == {
         "organization_id": admin["organization_id"],
         "organization_name": "acme",
         "key_id": admin["key_id"],
+        "member_id": data["member_id"],
         "role": "admin",
     }
+    assert data["member_id"].startswith("mem_")
     created = client.post(
         f"{API}/api-keys", json={"role": "reader", "name": "ci"}, headers=admin["headers"]
     )

@@ -165,6 +165,28 @@ def test_project_lists_its_meetings_newest_first(
     assert [m["id"] for m in rest["data"]] == ids[:1] and rest["meta"]["next_cursor"] is None
 
 
+def test_the_organization_lists_all_its_meetings_newest_first(
+    client: TestClient, admin: dict, runtime: Runtime
+) -> None:
+    headers = admin["headers"]
+    project = client.post(f"{API}/projects", json={"name": "Ops"}, headers=headers).json()
+    ids = [
+        import_standup(client, headers, project["data"]["id"], title="In a project")["id"],
+        import_standup(client, headers, title="No project")["id"],
+        import_standup(client, headers, title="Latest")["id"],
+    ]
+    first = client.get(f"{API}/meetings?limit=2", headers=headers).json()
+    assert [m["id"] for m in first["data"]] == ids[::-1][:2]
+    rest = client.get(
+        f"{API}/meetings?limit=2&cursor={first['meta']['next_cursor']}", headers=headers
+    ).json()
+    assert [m["id"] for m in rest["data"]] == ids[:1] and rest["meta"]["next_cursor"] is None
+    assert rest["data"][0]["project_id"] == project["data"]["id"]
+    stranger = {"X-API-Key": new_key(runtime, org="globex", role="reader")["key"]}
+    assert client.get(f"{API}/meetings", headers=stranger).json()["data"] == []
+    assert client.get(f"{API}/meetings").status_code == 401
+
+
 def test_import_waiting_at_shutdown_is_indexed_after_restart(
     tmp_path: Path, embedder: Embedder
 ) -> None:

@@ -73,6 +73,19 @@ async def import_transcript_file(
     return ok(MeetingOut.of(meeting).model_dump(mode="json"))
 
 
+@router.get("/meetings", response_model=ListEnvelope[MeetingOut])
+def list_meetings(
+    principal: Reader, db: DB, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Any:
+    """The organization's meetings, newest first."""
+    history = service.list_meetings(
+        db, organization_id=principal.organization_id, project_id=None, limit=limit, cursor=cursor
+    )
+    return page(
+        [MeetingOut.of(m).model_dump(mode="json") for m in history.items], history.next_cursor
+    )
+
+
 @router.get("/meetings/{meeting_id}", response_model=Envelope[MeetingOut])
 def get_meeting(meeting_id: str, principal: Reader, db: DB) -> Any:
     """Get one meeting: status, segment count, participants."""

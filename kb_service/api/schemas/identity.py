@@ -1,19 +1,34 @@
-"""Request and response bodies of the API-key and workspace routes."""
+"""Request and response bodies of the API-key, workspace, member and invitation routes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kb_service.db.identity import ApiKey
+from kb_service.db.identity import ApiKey, Invitation, Member
+
+Role = Literal["admin", "writer", "reader"]
 
 
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
-    role: Literal["admin", "writer", "reader"] = "reader"
+    role: Role = "reader"
+    member_id: str | None = Field(
+        default=None, max_length=40, description="Whose key it is (default: the owner member)."
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="After this instant the key is refused (with a time zone)."
+    )
+
+
+class ApiKeyRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grace_seconds: int = Field(
+        default=0, ge=0, description="How long the old secret keeps working (0: not at all)."
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -21,9 +36,17 @@ class ApiKeyOut(BaseModel):
     name: str | None
     role: str
     prefix: str
+    member_id: str | None
     created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(description="Updated at most once a minute.")
     revoked_at: datetime | None
-    key: str | None = Field(default=None, description="The secret; only in the creation response.")
+    previous_valid_until: datetime | None = Field(
+        default=None, description="Until when the secret before the last rotation works."
+    )
+    key: str | None = Field(
+        default=None, description="The secret; only in the creation and rotation responses."
+    )
 
     @classmethod
     def of(cls, key: ApiKey, secret: str | None = None) -> ApiKeyOut:
@@ -32,8 +55,12 @@ class ApiKeyOut(BaseModel):
             name=key.name,
             role=key.role,
             prefix=key.key_prefix,
+            member_id=key.member_id,
             created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
             revoked_at=key.revoked_at,
+            previous_valid_until=key.previous_valid_until,
             key=secret,
         )
 
@@ -42,4 +69,71 @@ class WorkspaceOut(BaseModel):
     organization_id: str
     organization_name: str
     key_id: str
+    member_id: str | None
     role: str
+
+
+class InviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+    role: Role = "reader"
+
+
+class InvitationOut(BaseModel):
+    id: str
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    accept_url: str = Field(
+        description="POST here to accept; shown once (send it to the invitee yourself)."
+    )
+
+    @classmethod
+    def of(cls, invitation: Invitation, accept_url: str) -> InvitationOut:
+        return cls(
+            id=invitation.id,
+            email=invitation.email,
+            role=invitation.role,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            accept_url=accept_url,
+        )
+
+
+class MemberOut(BaseModel):
+    id: str
+    email: str | None
+    name: str | None
+    role: str
+    is_owner: bool
+    created_at: datetime
+    removed_at: datetime | None
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(
+            id=member.id,
+            email=member.email,
+            name=member.name,
+            role=member.role,
+            is_owner=member.is_owner,
+            created_at=member.created_at,
+            removed_at=member.removed_at,
+        )
+
+
+class MemberPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+
+
+class AcceptOut(BaseModel):
+    workspace_id: str
+    member: MemberOut
+    key: ApiKeyOut

@@ -43,10 +43,13 @@ def test_keys_create_json_prints_one_object_whose_key_authenticates(
     finally:
         runtime.close()
     assert me.status_code == 200
-    assert me.json()["data"] == {
+    data = me.json()["data"]
+    assert data == {
         "organization_id": created["organization_id"],
         "organization_name": "acme",
         "key_id": created["key_id"],
+        "member_id": data["member_id"],  # the owner member, made with the first key
         "role": "admin",
     }
+    assert data["member_id"].startswith("mem_")
     assert wrong.status_code == 401

@@ -1,6 +1,6 @@
-"""Revision 0006 (web sources, their syncs and pages) on a database that has content.
+"""Revision 0007 (web sources, their syncs and pages) on a database that has content.
 
-SQLite and PostgreSQL: upgrading from 0005 leaves existing rows alone and makes the
+SQLite and PostgreSQL: upgrading from 0006 leaves existing rows alone and makes the
 schema equal the models; a source goes with its knowledge base (ON DELETE CASCADE);
 downgrading drops the three tables again.
 """
@@ -39,11 +39,11 @@ def _run(db: Database, *statements: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migration_0006_adds_web_sources(backend: str, tmp_path: Path) -> None:
+def test_migration_0007_adds_web_sources(backend: str, tmp_path: Path) -> None:
     url = postgres_url_or_skip() if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
     db = Database(url)
     try:
-        _alembic(db, "upgrade", "0005")
+        _alembic(db, "upgrade", "0006")
         _run(
             db,
             "INSERT INTO organizations (id, name, created_at) VALUES ('org_a', 'a', :t)",
@@ -71,7 +71,7 @@ def test_migration_0006_adds_web_sources(backend: str, tmp_path: Path) -> None:
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT COUNT(*) FROM web_sources")).scalar() == 0
             assert connection.execute(text("SELECT COUNT(*) FROM source_syncs")).scalar() == 0
-        _alembic(db, "downgrade", "0005")
+        _alembic(db, "downgrade", "0006")
         with db.engine.connect() as connection:
             assert not TABLES & set(inspect(connection).get_table_names())
         db.migrate()

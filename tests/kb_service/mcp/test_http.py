@@ -76,15 +76,20 @@ def test_search_finds_a_pdf_passage_by_page_and_span(served: str, corpus: Corpus
     assert hit["id"] == hit["chunk_id"] and hit["id"].startswith("chk_")
     assert hit["knowledge_base_id"] == corpus.kb and hit["title"]
     assert hit["url"] == (
-        f"{served}/api/v1/knowledge-bases/{corpus.kb}/documents/{doc}"
-        f"?include_text=true#char={hit['char_start']},{hit['char_end']}"
+        f"{served}/console/kb/{corpus.kb}/doc/{doc}#span={hit['char_start']}-{hit['char_end']}"
     )
     text = result.content[0].text
     assert hit["id"] in text and f"page {hit['page_number']}" in text and hit["url"] in text
-    # the link opens the document's text, where the span is the passage
-    link, _, fragment = hit["url"].partition("#char=")
-    opened = httpx.get(link, headers=key(corpus, "acme_reader")).json()["data"]["text"]
-    start, end = (int(n) for n in fragment.split(","))
+    # the link is a page of the web console, which shows that document's text at the span
+    link, _, fragment = hit["url"].partition("#span=")
+    page = httpx.get(link)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/console/static/app.js">' in page.text
+    opened = httpx.get(
+        f"{served}/api/v1/knowledge-bases/{corpus.kb}/documents/{doc}?include_text=true",
+        headers=key(corpus, "acme_reader"),
+    ).json()["data"]["text"]
+    start, end = (int(n) for n in fragment.split("-"))
     assert opened[start:end] == hit["text"]
 
 
@@ -106,8 +111,8 @@ def test_search_finds_a_meeting_passage_by_speaker_and_timestamp(
     first = next(s for s in transcript["segments"] if s["char_end"] > hit["char_start"])
     assert (hit["speaker"], hit["timestamp"]) == (first["speaker"], first["timestamp"])
     assert hit["id"] == f"{corpus.meeting}:{hit['char_start']}-{hit['char_end']}"
-    assert hit["url"].endswith(
-        f"/api/v1/meetings/{corpus.meeting}/transcript#char={hit['char_start']},{hit['char_end']}"
+    assert hit["url"] == (
+        f"{served}/console/meetings/{corpus.meeting}#span={hit['char_start']}-{hit['char_end']}"
     )
     assert hit["page_number"] is None and hit["document_id"] is None
     # fetching the hit gives every segment in it with its speaker and time
@@ -141,7 +146,7 @@ def test_fetch_reads_a_chunk_a_document_and_a_span(served: str, corpus: Corpus) 
     assert whole["kind"] == "document" and whole["text"] == corpus.texts[doc]
     assert not whole["truncated"] and whole["char_end"] == len(corpus.texts[doc])
     span = ok(call(served, headers, "fetch", id=f"{doc}:10-60"))
-    assert span["text"] == corpus.texts[doc][10:60] and span["url"].endswith("#char=10,60")
+    assert span["text"] == corpus.texts[doc][10:60] and span["url"].endswith("#span=10-60")
     meeting = ok(call(served, headers, "fetch", id=corpus.meeting))
     assert meeting["text"] == corpus.transcript["text"]
     assert len(meeting["segments"]) == len(corpus.transcript["segments"]) == 15
@@ -171,7 +176,7 @@ def test_answer_cites_every_claim_with_its_exact_span(served: str, corpus: Corpu
     for c in data["citations"]:
         source = corpus.texts[c["document_id"]]
         assert source[c["char_start"] : c["char_end"]] == c["text"]
-        assert c["url"].endswith(f"#char={c['char_start']},{c['char_end']}")
+        assert c["url"].endswith(f"#span={c['char_start']}-{c['char_end']}")
         assert c["id"].startswith("chk_") and c["page_number"] is not None
     assert any("45 euros" in c["text"] for c in data["citations"])
     assert "Sources:" in result.content[0].text
@@ -227,6 +232,7 @@ def test_lists_show_only_the_keys_organization(served: str, corpus: Corpus) -> N
         assert [(m["id"], m["status"], m["segment_count"]) for m in meetings] == [
             (corpus.meeting, "indexed", 15)
         ]
+        assert meetings[0]["url"] == f"{served}/console/meetings/{corpus.meeting}"
     assert ok(call(served, globex, "list_meetings"))["items"] == []
 
 

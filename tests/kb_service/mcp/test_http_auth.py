@@ -133,7 +133,7 @@ def test_tool_calls_spend_the_rest_apis_bucket_and_links_follow_the_public_url(
         headers = {"X-API-Key": secret, "Host": "kb.example.com"}
         hit, listed, limited_call = over_http(f"{base}/mcp", headers, work)
         assert ok(hit)["results"][0]["url"].startswith(
-            f"https://kb.example.com/api/v1/knowledge-bases/{corpus.kb}/documents/"
+            f"https://kb.example.com/console/kb/{corpus.kb}/doc/"
         )
         assert ok(listed)["items"]
         assert "rate_limited" in error_text(limited_call) and "retry in" in error_text(limited_call)

@@ -92,7 +92,7 @@ def test_every_tool_over_stdio_scoped_to_the_key_and_refused_once_revoked(
     assert hit["document_id"] == doc and hit["page_number"] in (1, 2, 3)
     assert corpus.texts[doc][hit["char_start"] : hit["char_end"]] == hit["text"]
     # no request to take a base URL from: links point where `serve` listens
-    assert hit["url"].startswith("http://127.0.0.1:8000/api/v1/knowledge-bases/")
+    assert hit["url"].startswith(f"http://127.0.0.1:8000/console/kb/{corpus.kb}/doc/")
     meeting = next(h for h in results["meeting"]["results"] if h["source_type"] == "meeting")
     assert meeting["meeting_id"] == corpus.meeting and meeting["speaker"]
     assert isinstance(meeting["timestamp"], float)

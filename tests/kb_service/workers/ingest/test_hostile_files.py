@@ -1,6 +1,7 @@
 """Hostile files through the real API and workers: each fails alone, the service goes on.
 
-A zip bomb is refused before it is inflated, with bounded memory in the serving
+A zip bomb is refused before it is inflated, and so is an image that would decode to
+gigabytes, with bounded memory in the serving
 process and in its parser process; a DOCX of 1.5 million paragraphs hits the parse
 limit while another organization's one-line ingest finishes first.
 """
@@ -20,7 +21,7 @@ from kb_service.api.app import create_app
 from kb_service.runtime import Runtime
 from retrieval.embedding import Embedder
 from tests.conftest import make_settings, new_key, wait_for_job
-from tests.hostile_docs import docx_with_inflating_part, docx_with_paragraphs
+from tests.hostile_docs import docx_with_inflating_part, docx_with_paragraphs, png_bomb
 
 SAMPLES = Path(__file__).resolve().parents[4] / "sample_docs"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -148,4 +149,24 @@ def test_a_docx_of_1_5_million_paragraphs_fails_alone_while_another_organization
     print(
         f"1.5M paragraphs ({len(huge) / 1e6:.1f} MB): failed after {failed_after:.1f} s "
         f"({huge_item['error']}); the other organization's one-liner took {b_latency:.1f} s"
+    )
+
+
+def test_an_image_bomb_is_refused_before_decoding_and_the_job_goes_on(
+    service: tuple[Runtime, TestClient],
+) -> None:
+    runtime, client = service
+    headers = {"X-API-Key": new_key(runtime)["key"]}
+    kb_id = _kb(client, headers)
+    files = [
+        ("bomb.png", png_bomb(60_000, 60_000)),  # 3.6 billion pixels in 100 bytes
+        ("notes.txt", (SAMPLES / "notes.txt").read_bytes()),
+    ]
+    job = wait_for_job(client, _upload(client, headers, kb_id, files)["id"], headers)
+    assert job["status"] == "partially_failed", job
+    outcome = {d["filename"]: d for d in job["documents"]}
+    assert outcome["notes.txt"]["status"] == "indexed"
+    assert outcome["bomb.png"]["status"] == "failed"
+    assert outcome["bomb.png"]["error"] == (
+        "bomb.png is too large; the limit for text recognition is 50 million pixels per image."
     )

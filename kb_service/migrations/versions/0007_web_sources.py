@@ -6,16 +6,16 @@ unique per schedule slot); `source_pages` hold each kept page's validators (ETag
 Last-Modified) and content hash for the next, conditional sync. All three go with
 their knowledge base (ON DELETE CASCADE). New tables only: nothing existing changes.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 14:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
