@@ -1,7 +1,8 @@
 """Which pages a source has: a sitemap's `<loc>`s, or the links a crawl follows.
 
 - A sitemap (`<urlset>`) lists its pages; a sitemap index (`<sitemapindex>`) lists
-  sitemaps, read one level deep (at most `MAX_CHILD_SITEMAPS`).
+  sitemaps, read one level deep (at most `MAX_CHILD_SITEMAPS`). A gzipped sitemap
+  (`sitemap.xml.gz`) is read too, up to `MAX_SITEMAP_BYTES` uncompressed.
 - A crawl starts at the source URL and follows links within its scope: the same
   origin, under the start URL's directory (`https://x.org/docs/intro` covers
   `https://x.org/docs/...`). Fragments are dropped; only http(s) links count.
@@ -16,6 +17,7 @@ nothing: an unreachable sitemap says nothing about which pages are gone).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -24,6 +26,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from kb_service.sources.fetch import FetchFailed, PageFetcher, origin_of
 
 MAX_CHILD_SITEMAPS = 50
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps protocol's own limit
 
 
 class ListingFailed(Exception):
@@ -67,7 +70,16 @@ def _fetch_xml(fetcher: PageFetcher, url: str) -> bytes:
         raise ListingFailed(f"The sitemap could not be fetched: {exc}") from None
     if fetched.status != 200:
         raise ListingFailed(f"The sitemap {url} answered HTTP {fetched.status}.")
-    return fetched.body
+    if fetched.body[:2] != b"\x1f\x8b":
+        return fetched.body
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(fetched.body, MAX_SITEMAP_BYTES)
+    except zlib.error:
+        raise ListingFailed(f"The sitemap {url} is not valid gzip.") from None
+    if inflater.unconsumed_tail:
+        raise ListingFailed(f"The sitemap {url} inflates to more than {MAX_SITEMAP_BYTES} bytes.")
+    return body
 
 
 def _parse_sitemap(body: bytes, url: str) -> tuple[list[str], list[str]]:

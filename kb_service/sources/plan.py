@@ -2,10 +2,11 @@
 
 `plan_sync` reads the source's pages (a sitemap's list, or a crawl from its URL,
 narrowed by include/exclude and capped at `max_pages`), fetches each allowed by
-robots.txt (`pages.fetch_page`), and returns a `SyncPlan`; it writes nothing. A page
-the last sync kept is to be deleted when it is gone (404/410), no longer listed or
-reached, or now disallowed by robots.txt. A page that failed (500, timeout, robots.txt
-unreachable) is kept as it was: a failure says nothing about whether it still exists.
+robots.txt (`pages.fetch_page`, spaced by its `Crawl-delay`), and returns a
+`SyncPlan`; it writes nothing. A page the last sync kept is to be deleted when it is
+gone (404/410), no longer listed or reached, or now disallowed by robots.txt. A page
+that failed (500, timeout, robots.txt unreachable) is kept as it was: a failure says
+nothing about whether it still exists.
 
 `SyncPlan.deletion_share` is the deleted share of the pages kept so far; the caller
 stops a sync whose share exceeds its limit (`KB_SOURCE_MAX_DELETE_SHARE`).
@@ -124,6 +125,7 @@ def _visit(
         return PageResult(url, PageOutcome.FAILED, error="robots.txt could not be read")
     if not verdict:
         return PageResult(url, PageOutcome.SKIPPED, error="disallowed by robots.txt")
+    robots.wait_turn(url)
     return fetch_page(fetcher, url, known)
 
 

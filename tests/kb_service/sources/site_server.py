@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Page:
-    body: str = ""
+    body: str | bytes = ""
     status: int = 200
     location: str | None = None
     delay: float = 0.0
@@ -101,7 +101,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 return None
             if page.status != 200:
                 return self._send(page.status, b"error", "text/plain")
-            body = page.body.encode()
+            body = page.body if isinstance(page.body, bytes) else page.body.encode()
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
             modified = formatdate(page.modified, usegmt=True)
             if self.headers.get("if-none-match") == etag:

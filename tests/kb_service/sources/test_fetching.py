@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from kb_service.sources.fetch import PageFetcher, RefusedUrl, UrlGuard
+from kb_service.sources.listing import ListingFailed, read_sitemap
 from kb_service.sources.pages import KnownPage, PageOutcome
 from kb_service.sources.plan import SourceSpec, plan_sync
 from kb_service.statuses import SourceType
@@ -148,3 +151,43 @@ def test_pages_no_longer_reached_or_now_disallowed_are_to_be_deleted(site: Site)
     assert {r.url: r.outcome for r in second.results}[site.url("/docs/index.html")] == (
         PageOutcome.UNCHANGED
     )
+
+
+def test_a_crawl_delay_spaces_the_requests_to_its_site(site: Site) -> None:
+    for name in ("p1", "p2", "p3"):
+        site.page(f"/{name}.html", name, page_text(name))
+    site.robots = "User-agent: *\nCrawl-delay: 1\n"
+    fetcher = _fetcher(UrlGuard.of(True))
+    started = time.monotonic()
+    try:
+        plan = plan_sync(_spec(site, SourceType.SITEMAP, "/sitemap.xml"), {}, fetcher)
+    finally:
+        fetcher.close()
+    assert [r.outcome for r in plan.results] == [PageOutcome.CREATED] * 3
+    assert time.monotonic() - started >= 2.0  # two waits between three pages
+
+
+def test_a_gzipped_sitemap_index_lists_the_pages_of_its_sitemaps(site: Site) -> None:
+    site.page("/a.html", "A", page_text("a"))
+    site.page("/b.html", "B", page_text("b"))
+    child = (
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{site.url('/a.html')}</loc></url><url><loc>/b.html</loc></url></urlset>"
+    )
+    site.set("/pages.xml.gz", body=gzip.compress(child.encode()), content_type="application/gzip")
+    site.set(
+        "/index.xml",
+        body='<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url('/pages.xml.gz')}</loc></sitemap></sitemapindex>",
+        content_type="application/xml",
+    )
+    fetcher = _fetcher(UrlGuard.of(True))
+    try:
+        assert read_sitemap(fetcher, site.url("/index.xml")) == [
+            site.url("/a.html"),
+            site.url("/b.html"),
+        ]
+        with pytest.raises(ListingFailed, match="HTTP 404"):
+            read_sitemap(fetcher, site.url("/missing.xml"))
+    finally:
+        fetcher.close()
