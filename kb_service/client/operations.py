@@ -42,6 +42,7 @@ from kb_service.api.schemas.meetings import (
 )
 from kb_service.api.schemas.projects import ContentOut, ProjectIn, ProjectOut
 from kb_service.api.schemas.query import QueryIn, QueryOut, SearchIn
+from kb_service.api.schemas.sources import SourceIn, SourceOut, SyncIn, SyncOut
 from kb_service.api.schemas.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from kb_service.client.binding import ListOp, Op
 
@@ -50,6 +51,7 @@ V1 = "/api/v1"
 KB = f"{V1}/knowledge-bases/{{kb_id}}"
 DOC = f"{KB}/documents/{{document_id}}"
 HOOK = f"{V1}/webhooks/{{webhook_id}}"
+SRC = f"{V1}/sources/{{source_id}}"
 WS = f"{V1}/workspaces/{{workspace_id}}"
 
 
@@ -81,6 +83,13 @@ class Operations:
     change_member_role = Op("PATCH", f"{WS}/members/{{member_id}}", MemberPatch, MemberOut)
     remove_member = Op("DELETE", f"{WS}/members/{{member_id}}", None, MemberOut)
     accept_invitation = Op("POST", f"{V1}/invitations/{{token}}/accept", AcceptIn, AcceptOut)
+    # web sources
+    create_source = Op("POST", f"{KB}/sources", SourceIn, SourceOut)
+    list_sources = ListOp("GET", f"{KB}/sources", None, SourceOut)
+    get_source = Op("GET", SRC, None, SourceOut)
+    delete_source = Op("DELETE", SRC, None, Deleted)
+    sync_source = Op("POST", f"{SRC}/sync", SyncIn, SyncOut)
+    list_syncs = ListOp("GET", f"{SRC}/syncs", None, SyncOut)
     # webhooks
     create_webhook = Op("POST", f"{V1}/webhooks", WebhookIn, WebhookOut)
     list_webhooks = ListOp("GET", f"{V1}/webhooks", None, WebhookOut)

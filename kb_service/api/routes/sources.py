@@ -14,6 +14,7 @@ from kb_service.services import sources as service
 from kb_service.sources.fetch import UrlGuard
 
 router = APIRouter(tags=["web sources"], route_class=StrictJsonRoute)
+_NO_SYNC_BODY = SyncIn()  # no body: a sync that stops at the deletion safety share
 
 
 @router.post(
@@ -64,13 +65,13 @@ def delete_source(source_id: str, principal: Writer, db: DB) -> Any:
 
 
 @router.post("/sources/{source_id}/sync", status_code=202, response_model=Envelope[SyncOut])
-def sync_source(source_id: str, principal: Writer, db: DB, body: SyncIn | None = None) -> Any:
+def sync_source(source_id: str, principal: Writer, db: DB, body: SyncIn = _NO_SYNC_BODY) -> Any:
     """Queue a sync now (the one already queued or running, if any); returns the sync job."""
     sync = service.request_sync(
         db,
         organization_id=principal.organization_id,
         source_id=source_id,
-        allow_mass_delete=body.allow_mass_delete if body else False,
+        allow_mass_delete=body.allow_mass_delete,
     )
     return ok(SyncOut.of(sync).model_dump(mode="json"))
 
