@@ -8,6 +8,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
 from kb_service.api.app import create_app
@@ -31,6 +32,11 @@ def test_schemathesis_stateful_links_create_read_list_delete(tmp_path: Path, emb
         # Literals mined from our own source would make the explored chains shift with
         # every unrelated change to the code: generate from the schema alone.
         schema.config.analysis.constants.enabled = False
+        # Valid requests only: chains are built from successes, and negative generation
+        # of path parameters trips Hypothesis' FlakyStrategyDefinition under
+        # derandomize (an id drawn as an integer once and a string the next time). The
+        # per-operation run in test_contract.py sends the invalid ones.
+        schema.config.generation.modes = [GenerationMode.POSITIVE]
         assert schema.statistic.transitions.total >= 30
         steps: list[tuple[str, str, int]] = []
 
