@@ -1,8 +1,8 @@
 """Service configuration: every setting is a `KB_*` environment variable, grouped by concern.
 
 `Settings` holds one model per concern (`storage`, `embedding`, `ingest`, `retrieval`,
-`llm`, `api`, `webhooks`, `meetings`). A group's fields are read from the variables
-named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
+`llm`, `api`, `webhooks`, `meetings`, `observability`). A group's fields are read from
+the variables named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
 `KB_WEBHOOK_TIMEOUT_SECONDS`, `ingest.job_lease_seconds` is `KB_JOB_LEASE_SECONDS`.
 Code that sets some values itself names them flat (the variable without `KB_`, lower
 case): `Settings.from_env(data_dir=..., in_process_workers=0)`, `settings.replace(...)`.
@@ -32,6 +32,7 @@ from kb_service.settings_groups import (
     IngestSettings,
     LLMSettings,
     MeetingSettings,
+    ObservabilitySettings,
     RetrievalSettings,
     StorageSettings,
     WebhookSettings,
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     meetings: MeetingSettings = Field(default_factory=MeetingSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def groups(cls) -> dict[str, type[Group]]:

@@ -163,3 +163,25 @@ class MeetingSettings(Group):
     # A callback whose `timestamp` is further than this from the server clock is refused
     # (401) as a possible replay; 0 disables the check.
     callback_tolerance_seconds: float = Field(default=300.0, ge=0)
+
+
+class ObservabilitySettings(Group):
+    """Logs and the standalone workers' metrics (`kb_service.observability`)."""
+
+    # json: one JSON object per line (request lines, job transitions, everything else).
+    log_format: str = "text"
+    # `kb-service worker` serves its own /metrics on this port (unset: none) and address.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _check_log_format(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("json", "text"):
+            return value.strip().lower()
+        raise ValueError(f"KB_LOG_FORMAT must be json or text (got {value!r})")
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _empty_port(cls, value: object) -> object:
+        return None if value == "" else value  # an empty variable means unset

@@ -7,10 +7,11 @@ parser and `--help` stay fast.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
-from kb_service.settings import load_settings
+from kb_service.settings import ConfigurationError, Settings, load_settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -24,7 +25,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"kb-service: data in {settings.storage.data_dir.resolve()}", flush=True)
     print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
+    # Our request line (kb_service.request) replaces uvicorn's access log, and uvicorn's
+    # own lines go through the root handler, so KB_LOG_FORMAT applies to them too.
+    logging.getLogger().setLevel(args.log_level.upper())
+    uvicorn.run(
+        create_app(settings=settings),
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 
@@ -33,6 +44,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     runtime = Runtime.build(settings)
+    if settings.observability.worker_metrics_port is not None:
+        _serve_worker_metrics(settings)
     pool = runtime.start_workers(args.threads or max(1, settings.ingest.in_process_workers))
     if settings.webhooks.dispatcher_enabled:  # webhook delivery runs here too
         runtime.start_webhook_dispatcher()
@@ -46,6 +59,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print("kb-service worker: stopping", flush=True)
     runtime.close()
     return 0
+
+
+def _serve_worker_metrics(settings: Settings) -> None:
+    """This process's own metrics on KB_WORKER_METRICS_PORT (the API serves the queue's)."""
+    from prometheus_client import start_http_server
+
+    host = settings.observability.worker_metrics_host
+    port = settings.observability.worker_metrics_port
+    assert port is not None
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"KB_WORKER_METRICS_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+    print(f"kb-service worker: metrics on http://{host}:{port}/metrics", flush=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
