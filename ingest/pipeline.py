@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ingest.chunking import Chunker
 from ingest.documents import ChunkDraft, ExtractedDocument, SourceFile
@@ -34,12 +34,13 @@ class ChunkingConfig:
 @dataclass(frozen=True)
 class PreparedDocument:
     """A parsed and chunked document; `parse_seconds` and `chunk_seconds` each stage took
-    (measured where it ran, e.g. in a parser process, and reported by the caller)."""
+    (measured where it ran, e.g. in a parser process, and reported by the caller; not
+    part of equality: the same document prepared twice is equal)."""
 
     extracted: ExtractedDocument
     chunks: list[ChunkDraft]
-    parse_seconds: float = 0.0
-    chunk_seconds: float = 0.0
+    parse_seconds: float = field(default=0.0, compare=False)
+    chunk_seconds: float = field(default=0.0, compare=False)
 
 
 class IngestPipeline:

@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kb_service.observability.logs import log_event
 from kb_service.observability.metrics import HTTP_IN_FLIGHT, HTTP_REQUEST_DURATION
 
-log = logging.getLogger("kb_service.request")
+REQUEST_LOGGER = "kb_service.request"
+log = logging.getLogger(REQUEST_LOGGER)
 
 UNMATCHED = "unmatched"
 

@@ -18,6 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kb_service.api.app import create_app
+    from kb_service.api.request_log import REQUEST_LOGGER
 
     settings = load_settings()
     host = args.host or settings.api.host
@@ -25,9 +26,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"kb-service: data in {settings.storage.data_dir.resolve()}", flush=True)
     print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
-    # Our request line (kb_service.request) replaces uvicorn's access log, and uvicorn's
-    # own lines go through the root handler, so KB_LOG_FORMAT applies to them too.
-    logging.getLogger().setLevel(args.log_level.upper())
+    # Our request line replaces uvicorn's access log, so --log-level governs it as it did
+    # the access log; uvicorn's own lines go through the root handler (KB_LOG_FORMAT).
+    level = logging.getLevelName(args.log_level.upper())
+    if isinstance(level, int):  # uvicorn's "trace" is not a logging level: INFO stays
+        logging.getLogger(REQUEST_LOGGER).setLevel(level)
     uvicorn.run(
         create_app(settings=settings),
         host=host,

@@ -202,7 +202,9 @@ class JobProcessor:
 
     def _hand_back(self, job_id: str, worker_id: str, preparation: Preparation, why: str) -> None:
         if self.queue.release(job_id, worker_id, give_back=preparation.counted):
-            observe.job_transition(job_id, status="queued", reason=f"handed back: {why}")
+            observe.job_transition(
+                job_id, status="queued", reason=f"handed back to the queue: {why}"
+            )
 
     def stop(self) -> None:
         """The service is stopping: kill running parses; jobs are handed back at once."""
