@@ -7,7 +7,8 @@ far more than metrics cost, so this times the added work alone, in this process:
 `RequestLogMiddleware` around a do-nothing ASGI app (request line off, as under
 `serve --log-level warning`, and on, as JSON to /dev/null), against the bare app; and
 the seven `kb_query_stage_duration_seconds` observations of one query plus the
-`InstrumentedEmbedder` bookkeeping of its query embedding.
+`InstrumentedEmbedder` bookkeeping of its query embedding; and what the ingest worker
+records per document (stage timers, parse/chunk durations, outcome counters).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import os
 import time
 from typing import Any
 
+from ingest.documents import ExtractedDocument
+from ingest.pipeline import PreparedDocument
 from kb_service.api.request_log import REQUEST_LOGGER, RequestLogMiddleware
+from kb_service.observability import ingest
 from kb_service.observability.logs import JsonFormatter
 from kb_service.observability.metrics import EMBEDDING_DURATION, observe_query_stage
 
@@ -91,6 +95,18 @@ def main() -> None:
     report["query_observations_us"] = round((time.perf_counter() - started) / n * 1e6, 1)
     report["total_us_per_query_json_logs"] = round(
         report["middleware_us_json_request_line"] + report["query_observations_us"], 1
+    )
+
+    document = PreparedDocument(ExtractedDocument("text", [], "markdown"), [], 0.01, 0.001)
+    started = time.perf_counter()
+    for _ in range(n):
+        for stage in ("embed", "index", "commit"):
+            with ingest.stage(stage):
+                pass
+        ingest.prepared(document)
+        ingest.document_done("indexed", "markdown", 3)
+    report["ingest_observations_us_per_document"] = round(
+        (time.perf_counter() - started) / n * 1e6, 1
     )
     print(json.dumps(report, indent=2))
 
