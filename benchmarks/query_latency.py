@@ -1,7 +1,7 @@
 """Warm query latency over HTTP on loopback against a 50,000-chunk knowledge base.
 
     .venv/bin/python -m benchmarks.query_latency [--chunks 50000] [--requests 300]
-        [--widths 3,2,1]
+        [--widths 3,2,1] [--server-log-level warning]
 
 How the KB is built (say so in any figure): the SciFact abstracts become 5,183 SQL
 documents (status `indexed`, version 1, their text stored like ingestion stores it),
@@ -160,7 +160,9 @@ def _write(runtime: Any, points: list[Any]) -> None:
             )
 
 
-def serve(data_dir: Path, org: str) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    data_dir: Path, org: str, log_level: str = "warning"
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_IN_PROCESS_WORKERS": "0"}
     exe = Path(sys.executable).parent / "kb-service"
     key = json.loads(
@@ -172,7 +174,7 @@ def serve(data_dir: Path, org: str) -> tuple[subprocess.Popen[bytes], str]:
         ).stdout
     )["key"]
     server = subprocess.Popen(
-        [exe, "serve", "--port", str(PORT), "--log-level", "warning"],
+        [exe, "serve", "--port", str(PORT), "--log-level", log_level],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -222,6 +224,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/kb-latency"))
     parser.add_argument("--build-only", action="store_true", help="build the KB, measure nothing")
     parser.add_argument(
+        "--server-log-level",
+        default="warning",
+        help="serve's --log-level (info: with one request log line per query, to stderr)",
+    )
+    parser.add_argument(
         "--widths",
         default="3,2,1",
         help="sentence-window widths, tried in order until --chunks windows exist "
@@ -239,7 +246,7 @@ def main() -> None:
         return
     queries = [json.loads(line)["text"] for line in (SCIFACT / "queries.jsonl").open()]
     # built.json may name another organization (e.g. the `eval beir` KB, "beir-eval")
-    server, key = serve(args.data_dir, built.get("org", "bench"))
+    server, key = serve(args.data_dir, built.get("org", "bench"), args.server_log_level)
     url = f"http://127.0.0.1:{PORT}/api/v1/knowledge-bases/{built['kb_id']}/query"
     report: dict[str, Any] = {"chunks": built["chunks"], "cpu_cores": os.cpu_count()}
     try:

@@ -14,7 +14,8 @@ sentence for the user (corrupt, empty, unsupported); `ValueError` from
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 
 from ingest.chunking import Chunker
 from ingest.documents import ChunkDraft, ExtractedDocument, SourceFile
@@ -32,8 +33,14 @@ class ChunkingConfig:
 
 @dataclass(frozen=True)
 class PreparedDocument:
+    """A parsed and chunked document; `parse_seconds` and `chunk_seconds` each stage took
+    (measured where it ran, e.g. in a parser process, and reported by the caller; not
+    part of equality: the same document prepared twice is equal)."""
+
     extracted: ExtractedDocument
     chunks: list[ChunkDraft]
+    parse_seconds: float = field(default=0.0, compare=False)
+    chunk_seconds: float = field(default=0.0, compare=False)
 
 
 class IngestPipeline:
@@ -85,11 +92,20 @@ class IngestPipeline:
         return replace(stored, title=kept if section == stored.section else None)
 
     def prepare_file(self, source: SourceFile, config: ChunkingConfig) -> PreparedDocument:
+        started = time.perf_counter()
         extracted = self.extractor.run(source)
-        return PreparedDocument(extracted, self._chunker(config).run(extracted))
+        return self._chunked(extracted, config, time.perf_counter() - started)
 
     def prepare_text(
         self, text: str, title: str | None, config: ChunkingConfig
     ) -> PreparedDocument:
+        started = time.perf_counter()
         extracted = extract_text_record(text, title=title)
-        return PreparedDocument(extracted, self._chunker(config).run(extracted))
+        return self._chunked(extracted, config, time.perf_counter() - started)
+
+    def _chunked(
+        self, extracted: ExtractedDocument, config: ChunkingConfig, parse_seconds: float
+    ) -> PreparedDocument:
+        started = time.perf_counter()
+        chunks = self._chunker(config).run(extracted)
+        return PreparedDocument(extracted, chunks, parse_seconds, time.perf_counter() - started)

@@ -21,6 +21,7 @@ from ingest.parser_pool import ParseLimits, ParserPool
 from ingest.parser_process import ParserSetup
 from ingest.pipeline import IngestPipeline
 from kb_service.db.database import Database, Wake
+from kb_service.observability.embedding import instrumented
 from kb_service.secret_key import server_secret
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
@@ -116,8 +117,9 @@ class Runtime:
         db = Database(settings.resolved_database_url)
         if migrate:
             db.migrate()
-        embedder = embedder or load_embedder(
-            settings.embedding.model, settings.embedding.batch_size
+        # every batch's size and duration is recorded (kb_embedding_* metrics)
+        embedder = instrumented(
+            embedder or load_embedder(settings.embedding.model, settings.embedding.batch_size)
         )
         index = index or build_index(settings, embedder.dimension)
         if index.dimension != embedder.dimension:

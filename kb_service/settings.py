@@ -1,8 +1,8 @@
 """Service configuration: every setting is a `KB_*` environment variable, grouped by concern.
 
 `Settings` holds one model per concern (`storage`, `embedding`, `ingest`, `retrieval`,
-`llm`, `api`, `webhooks`, `meetings`, `sources`). A group's fields are read from the variables
-named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
+`llm`, `api`, `webhooks`, `meetings`, `sources`, `observability`). A group's fields are
+read from the variables named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
 `KB_WEBHOOK_TIMEOUT_SECONDS`, `ingest.job_lease_seconds` is `KB_JOB_LEASE_SECONDS`.
 Code that sets some values itself names them flat (the variable without `KB_`, lower
 case): `Settings.from_env(data_dir=..., in_process_workers=0)`, `settings.replace(...)`.
@@ -32,6 +32,7 @@ from kb_service.settings_groups import (
     IngestSettings,
     LLMSettings,
     MeetingSettings,
+    ObservabilitySettings,
     RetrievalSettings,
     SourceSettings,
     StorageSettings,
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     meetings: MeetingSettings = Field(default_factory=MeetingSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def groups(cls) -> dict[str, type[Group]]:

@@ -189,3 +189,25 @@ class SourceSettings(Group):
     # Comma-separated origins (scheme://host[:port]) fetched even when private, e.g. an
     # intranet wiki, while every other private address stays refused.
     trusted_origins: str = ""
+
+
+class ObservabilitySettings(Group):
+    """Logs and the standalone workers' metrics (`kb_service.observability`)."""
+
+    # json: one JSON object per line (request lines, job transitions, everything else).
+    log_format: str = "text"
+    # `kb-service worker` serves its own /metrics on this port (unset: none) and address.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _check_log_format(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("json", "text"):
+            return value.strip().lower()
+        raise ValueError(f"KB_LOG_FORMAT must be json or text (got {value!r})")
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _empty_port(cls, value: object) -> object:
+        return None if value == "" else value  # an empty variable means unset

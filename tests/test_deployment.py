@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -18,7 +20,7 @@ def compose() -> dict:
 
 def test_compose_runs_the_production_topology() -> None:
     services = compose()["services"]
-    assert set(services) == {"api", "worker", "postgres", "qdrant"}
+    assert set(services) == {"api", "worker", "postgres", "qdrant", "prometheus"}
     assert services["api"]["command"][:2] == ["kb-service", "serve"]
     assert services["worker"]["command"][:2] == ["kb-service", "worker"]
     assert services["postgres"]["image"].startswith("postgres:")
@@ -52,6 +54,57 @@ def test_compose_env_wires_api_and_worker_to_postgres_and_qdrant() -> None:
     assert services["api"]["environment"]["KB_IN_PROCESS_WORKERS"] == "0"
     api_port = services["api"]["command"][services["api"]["command"].index("--port") + 1]
     assert f"{api_port}:{api_port}" in services["api"]["ports"]
+
+
+def test_prometheus_scrapes_the_api_and_every_worker() -> None:
+    services = compose()["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:")
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    config_file = mounts["/etc/prometheus/prometheus.yml"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    config = yaml.safe_load((ROOT / config_file).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert {job.get("metrics_path", "/metrics") for job in jobs.values()} == {"/metrics"}
+
+    api = services["api"]["command"]
+    api_target = f"api:{api[api.index('--port') + 1]}"
+    assert [api_target] == [t for c in jobs["kb-api"]["static_configs"] for t in c["targets"]]
+    assert "KB_METRICS_ENABLED" not in services["api"]["environment"]  # on by default
+
+    # every replica of `worker`, found by DNS, on the port each worker serves its metrics on
+    worker_env = services["worker"]["environment"]
+    (discovery,) = jobs["kb-worker"]["dns_sd_configs"]
+    assert discovery["names"] == ["worker"] and discovery["type"] == "A"
+    assert str(discovery["port"]) == worker_env["KB_WORKER_METRICS_PORT"]
+    assert worker_env["KB_WORKER_METRICS_HOST"] == "0.0.0.0"  # reachable from prometheus
+    assert worker_env["KB_WORKER_METRICS_PORT"] in [str(p) for p in services["worker"]["expose"]]
+    assert set(prometheus["depends_on"]) == {"api", "worker"}
+
+
+def test_grafana_dashboard_plots_every_family_and_only_families_the_service_exports() -> None:
+    from prometheus_client import REGISTRY
+
+    from kb_service.observability import metrics  # noqa: F401  (registers the families)
+    from kb_service.observability.store import StoreCollector, StoreGauges
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    gauges = StoreGauges({"queued": 0}, None, 0, 0, now=datetime.now(UTC))
+    families = {
+        f.name: f.type
+        for f in [*REGISTRY.collect(), *StoreCollector(gauges).collect()]
+        if f.name.startswith("kb_")
+    }
+    exported = {f + s for f, kind in families.items() for s in suffixes.get(kind, ("",))}
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {name for e in exprs for name in re.findall(r"\b(kb_[a-z_]+)", e)}
+    assert used <= exported, used - exported
+    plotted = {
+        f for f, kind in families.items() if any(f + s in used for s in suffixes.get(kind, ("",)))
+    }
+    # kb_ingest_jobs (jobs by status, kept from the first /metrics) is drawn by its parts
+    assert set(families) - plotted == {"kb_ingest_jobs"}, set(families) - plotted
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

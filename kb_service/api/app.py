@@ -15,6 +15,7 @@ from kb_service.api.idempotency import IdempotencyMiddleware
 from kb_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from kb_service.api.openapi import install_openapi
 from kb_service.api.ratelimit import RateLimiter
+from kb_service.api.request_log import RequestLogMiddleware
 from kb_service.api.routes import (
     documents,
     health,
@@ -85,6 +86,7 @@ def create_app(
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.ingest.max_upload_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestLogMiddleware)  # outermost: sees every final status
 
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     api.include_router(knowledge_bases.router)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from kb_service.errors import RateLimited
+from kb_service.observability.metrics import RATE_LIMITED
 
 
 class RateLimiter:
@@ -48,6 +49,7 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 wait = (1.0 - tokens) / self.per_second
+                RATE_LIMITED.inc()
                 raise RateLimited(
                     f"Too many requests for this API key; retry in {wait:.1f} s.", retry_after=wait
                 )

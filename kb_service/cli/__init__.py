@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from kb_service.cli.keys import cmd_keys_create
 from kb_service.cli.serve import cmd_migrate, cmd_serve, cmd_worker
-from kb_service.settings import ConfigurationError
+from kb_service.observability.logs import configure_logging
+from kb_service.settings import ConfigurationError, load_settings
 from retrieval.errors import IndexUnavailable
 
 DESCRIPTION = "The `kb-service` command line: serve, worker, migrate, keys, ingest, query, reindex, eval, mcp."
@@ -154,11 +154,9 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _limit_malloc_arenas()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
     try:
+        configure_logging(load_settings().observability.log_format)  # KB_LOG_FORMAT
         return int(args.func(args))
     except (ConfigurationError, IndexUnavailable) as exc:
         print(f"kb-service: {exc}", file=sys.stderr)

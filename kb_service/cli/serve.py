@@ -7,16 +7,18 @@ parser and `--help` stay fast.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
-from kb_service.settings import load_settings
+from kb_service.settings import ConfigurationError, Settings, load_settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kb_service.api.app import create_app
+    from kb_service.api.request_log import REQUEST_LOGGER
 
     settings = load_settings()
     host = args.host or settings.api.host
@@ -25,7 +27,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"kb-service: listening on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     print(f"kb-service: web console at http://{host}:{port}/console (sign in with an API key)")
     print("kb-service: create an API key with: kb-service keys create --org my-org --role admin")
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level=args.log_level)
+    # Our request line replaces uvicorn's access log, so --log-level governs it as it did
+    # the access log; uvicorn's own lines go through the root handler (KB_LOG_FORMAT).
+    level = logging.getLevelName(args.log_level.upper())
+    if isinstance(level, int):  # uvicorn's "trace" is not a logging level: INFO stays
+        logging.getLogger(REQUEST_LOGGER).setLevel(level)
+    uvicorn.run(
+        create_app(settings=settings),
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 
@@ -34,6 +48,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     runtime = Runtime.build(settings)
+    if settings.observability.worker_metrics_port is not None:
+        _serve_worker_metrics(settings)
     pool = runtime.start_workers(args.threads or max(1, settings.ingest.in_process_workers))
     if settings.webhooks.dispatcher_enabled:  # webhook delivery runs here too
         runtime.start_webhook_dispatcher()
@@ -49,6 +65,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print("kb-service worker: stopping", flush=True)
     runtime.close()
     return 0
+
+
+def _serve_worker_metrics(settings: Settings) -> None:
+    """This process's own metrics on KB_WORKER_METRICS_PORT (the API serves the queue's)."""
+    from prometheus_client import start_http_server
+
+    host = settings.observability.worker_metrics_host
+    port = settings.observability.worker_metrics_port
+    assert port is not None
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"KB_WORKER_METRICS_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+        ) from None
+    print(f"kb-service worker: metrics on http://{host}:{port}/metrics", flush=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

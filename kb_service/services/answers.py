@@ -27,10 +27,14 @@ class QueryTimings(RetrievalTimings):
     liveness_ms: float = 0.0
     answer_ms: float = 0.0
 
+    def stages(self) -> dict[str, float]:
+        """Milliseconds by stage, in `Server-Timing` order."""
+        stages = ("scope", "embed", "index", "rerank", "liveness", "answer")
+        return {s: getattr(self, s + "_ms") for s in stages}
+
     def header(self) -> str:
         """A `Server-Timing` header value."""
-        stages = ("scope", "embed", "index", "rerank", "liveness", "answer")
-        return ", ".join(f"{s};dur={getattr(self, s + '_ms'):.2f}" for s in stages)
+        return ", ".join(f"{s};dur={ms:.2f}" for s, ms in self.stages().items())
 
 
 @dataclass

@@ -1,11 +1,17 @@
-"""What the health endpoints report: readiness of the engines, ingest jobs by status."""
+"""What the health endpoints report: readiness of the engines, and the `/metrics` text."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import func, select
 
+from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestJob
+from kb_service.db.webhooks import WebhookDelivery
+from kb_service.observability.store import StoreGauges, exposition
+from kb_service.statuses import DeliveryStatus, JobStatus
 from retrieval.index import PointFilter, VectorIndex
 
 
@@ -19,10 +25,38 @@ def is_ready(db: Database, index: VectorIndex) -> bool:
     return True
 
 
-def ingest_job_counts(db: Database) -> dict[str, int]:
-    """The number of ingest jobs in each status."""
+def store_gauges(db: Database) -> StoreGauges:
+    """Queue and outbox gauges; each query is answered from an index on `status`."""
+    open_deliveries = (DeliveryStatus.PENDING, DeliveryStatus.DELIVERING, DeliveryStatus.DEAD)
     with db.session() as session:
-        rows = session.execute(
+        jobs = session.execute(
             select(IngestJob.status, func.count()).group_by(IngestJob.status)
         ).all()
-    return {str(status): int(count) for status, count in rows}
+        oldest = session.scalar(
+            select(func.min(IngestJob.created_at)).where(IngestJob.status == JobStatus.QUEUED)
+        )
+        deliveries = dict(
+            session.execute(
+                select(WebhookDelivery.status, func.count())
+                .where(WebhookDelivery.status.in_(open_deliveries))
+                .group_by(WebhookDelivery.status)
+            )
+            .tuples()
+            .all()
+        )
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)  # SQLite returns naive UTC
+    return StoreGauges(
+        jobs_by_status={str(status): int(count) for status, count in jobs},
+        oldest_queued_at=oldest,
+        deliveries_pending=int(
+            deliveries.get(DeliveryStatus.PENDING, 0) + deliveries.get(DeliveryStatus.DELIVERING, 0)
+        ),
+        deliveries_dead=int(deliveries.get(DeliveryStatus.DEAD, 0)),
+        now=utcnow(),
+    )
+
+
+def metrics_text(db: Database) -> bytes:
+    """The Prometheus text of this process's metrics and the database's gauges."""
+    return exposition(store_gauges(db))

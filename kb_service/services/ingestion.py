@@ -14,6 +14,7 @@ from kb_service.db.base import utcnow
 from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.jobs import IngestItem, IngestJob
 from kb_service.errors import InvalidInput, NotFound
+from kb_service.observability import ingest as observe
 from kb_service.services.knowledge_bases import load_kb
 from kb_service.services.uploads import (
     TextRecord,
@@ -64,7 +65,17 @@ def submit_ingest(
         checked_metadata(record.metadata, field=f"documents.{position}.metadata")
         check_source_url(record.source_url, field=f"documents.{position}.source_url")
     with db.session() as session:
-        return _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
+        queued = _add_job(session, organization_id, kb_id, uploads, records, metadata or {})
+        job_id, documents = queued.job.id, len(queued.items)
+    observe.job_transition(
+        job_id,
+        status="queued",
+        reason="submitted",
+        organization_id=organization_id,
+        knowledge_base_id=kb_id,
+        documents_total=documents,
+    )
+    return queued
 
 
 def queue_records(

@@ -44,6 +44,7 @@ from kb_service.db.base import utcnow
 from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.meetings import Meeting, MeetingCallback, MeetingSource
 from kb_service.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from kb_service.observability.meetings import counts_callbacks
 from kb_service.services.meetings import (
     SegmentIn,
     add_segments,
@@ -144,6 +145,7 @@ def parse_event(body: bytes) -> tuple[_Event, Any]:
         ) from None
 
 
+@counts_callbacks
 def handle_callback(
     db: Database, *, source_id: str, body: bytes, signature: str | None, tolerance_seconds: float
 ) -> CallbackOutcome:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kb_service.db.database import Database
 from kb_service.errors import InvalidInput
+from kb_service.observability.metrics import observe_query_stage
 from kb_service.services.answers import QueryResult, QueryTimings, answer_query, require_generative
 from kb_service.services.liveness import LIVENESS, LiveSource, point_kind
 from kb_service.services.query_engine import QueryEngine
@@ -118,11 +119,12 @@ def _compose(
 ) -> QueryResult:
     if not request.answer:
         verdict = engine.extractive.judge.judge(query, passages)
+        _observe(timings, answered=False)
         return QueryResult(passages, None, verdict, timings=timings)
     generative = None if request.answerer == "extractive" else engine.generative
     if request.answerer == "generative":
         generative = require_generative(engine.generative)
-    return answer_query(
+    result = answer_query(
         query=query,
         passages=passages,
         extractive=engine.extractive,
@@ -130,6 +132,15 @@ def _compose(
         stream=request.stream,
         timings=timings,
     )
+    _observe(timings, answered=not request.stream)  # a stream's answer is composed later
+    return result
+
+
+def _observe(timings: QueryTimings, *, answered: bool) -> None:
+    """The query's stages into `kb_query_stage_duration_seconds` (answer when composed)."""
+    for stage, ms in timings.stages().items():
+        if answered or stage != "answer":
+            observe_query_stage(stage, ms)
 
 
 def fetch_size(top_k: int) -> int:

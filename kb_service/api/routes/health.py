@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from kb_service.api.deps import DB, AppSettings, Index
 from kb_service.api.envelope import error_body, ok
 from kb_service.api.json_body import StrictJsonRoute
+from kb_service.observability.store import CONTENT_TYPE
 from kb_service.services import health
 
 router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
@@ -38,13 +39,7 @@ def readyz(request: Request, db: DB, index: Index) -> Any:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(db: DB, settings: AppSettings) -> Any:
-    """Prometheus text format: job counts by status."""
+    """Prometheus text format: this process's metrics and the queue's and outbox's gauges."""
     if not settings.api.metrics_enabled:
         return JSONResponse(error_body("not_found", "Metrics are disabled.", None), status_code=404)
-    counts = health.ingest_job_counts(db)
-    lines = [
-        "# HELP kb_ingest_jobs Ingest jobs by status.",
-        "# TYPE kb_ingest_jobs gauge",
-        *(f'kb_ingest_jobs{{status="{status}"}} {count}' for status, count in counts.items()),
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    return Response(health.metrics_text(db), media_type=CONTENT_TYPE)

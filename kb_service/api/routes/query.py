@@ -24,6 +24,7 @@ from kb_service.api.deps import DB, Engine, Reader
 from kb_service.api.envelope import Envelope, ok
 from kb_service.api.json_body import StrictJsonRoute
 from kb_service.api.schemas.query import QueryIn, QueryOut, SearchIn, SearchScopeIn
+from kb_service.observability.metrics import observe_query_stage
 from kb_service.services import search as service
 from kb_service.services.answers import QueryResult, verdict_fields
 from retrieval.generative import StreamEvent
@@ -83,6 +84,7 @@ def _respond(result: QueryResult) -> Any:
         data["found"] = False  # a generative answerer that found nothing in the passages
     response = JSONResponse(ok(data))
     serialize_ms = (time.perf_counter() - started) * 1000
+    observe_query_stage("serialize", serialize_ms)
     response.headers["Server-Timing"] = (
         f"{result.timings.header()}, serialize;dur={serialize_ms:.2f}"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from kb_service.observability import ingest as observe
 from kb_service.workers.base import Lane, PollingWorker
 from kb_service.workers.ingest.processor import JobProcessor
 from kb_service.workers.ingest.queue import JobQueue, LeaseLost
@@ -34,6 +35,7 @@ class WorkerPool(PollingWorker):
         job_id = self.queue.claim(worker_id)
         if job_id is None:
             return False
+        observe.job_transition(job_id, status="running", reason="claimed", worker=worker_id)
         try:
             self.processor.process(job_id, worker_id)
         except LeaseLost:

@@ -30,6 +30,7 @@ from ingest.parser_pool import ParserPool
 from ingest.pipeline import ChunkingConfig, IngestPipeline, PreparedDocument
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem
+from kb_service.observability import ingest as observe
 from kb_service.workers.ingest.prefetch import PrefetchBuffer
 from kb_service.workers.ingest.queue import JobQueue
 from kb_service.workers.ingest.targets import Target, resolve_target
@@ -169,7 +170,9 @@ class Preparation:
                 if buffer.closed:
                     return
                 ready = preparer.prepare(job_id, item_id, worker_id, config, self.counted)
-                if ready is not None:
+                if ready is None:  # settled (committed) as unchanged
+                    observe.document_done("unchanged")
+                else:
                     weight = len(ready.prepared.chunks) if ready.prepared else 1
                     if not buffer.put(ready, weight):
                         return

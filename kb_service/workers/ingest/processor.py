@@ -39,9 +39,10 @@ from ingest.errors import ParserStopped
 from ingest.parser_pool import ParserPool
 from ingest.pipeline import ChunkingConfig, IngestPipeline
 from kb_service.db.base import utcnow
-from kb_service.db.content import Document, KnowledgeBase
+from kb_service.db.content import KnowledgeBase
 from kb_service.db.database import Database
 from kb_service.db.jobs import IngestItem, IngestJob
+from kb_service.observability import ingest as observe
 from kb_service.statuses import ItemStatus
 from kb_service.workers.ingest.completion import (
     fail_remaining,
@@ -51,7 +52,8 @@ from kb_service.workers.ingest.completion import (
 )
 from kb_service.workers.ingest.preparation import ItemPreparer, Preparation, PreparedItem
 from kb_service.workers.ingest.queue import MAX_ATTEMPTS, JobQueue, LeaseLost
-from retrieval.index import FieldMatch, FieldRange, PointFilter, VectorIndex
+from kb_service.workers.ingest.stale import older_versions, sweep_stale_versions
+from retrieval.index import PointFilter, VectorIndex
 from retrieval.indexing import ChunkEmbedder, ChunkOrigin, build_points
 
 log = logging.getLogger(__name__)
@@ -98,30 +100,37 @@ class JobProcessor:
             job = session.get(IngestJob, job_id)
             assert job is not None
             kb = session.get(KnowledgeBase, job.knowledge_base_id)
+            ended = None
             if kb is None:
                 self._abandon_deleted_kb(session, job, worker_id)
-                return
-            if job.attempts > MAX_ATTEMPTS:
+                ended = "its knowledge base was deleted"
+            elif job.attempts > MAX_ATTEMPTS:
                 reason = (
                     f"The job was abandoned after {MAX_ATTEMPTS} attempts (workers kept dying)."
                 )
                 fail_remaining(session, job, reason)
                 self.queue.fence(session, job_id, worker_id)
                 finish_job(session, job)
-                return
-            config = ChunkingConfig(kb.chunk_max_tokens, kb.chunk_overlap_tokens)
-            organization_id = kb.organization_id
-            payload = {
-                "organization_id": organization_id,
-                "knowledge_base_id": kb.id,
-                "project_id": kb.project_id,
-            }
-            pending = session.scalars(
-                select(IngestItem.id)
-                .where(IngestItem.job_id == job_id, IngestItem.status == ItemStatus.PENDING)
-                .order_by(IngestItem.position)
-            ).all()
-        self._sweep_stale_versions(job_id)
+                ended = "its workers kept dying"
+            if ended:
+                done = observe.finished_fields(job)
+            else:
+                assert kb is not None
+                config = ChunkingConfig(kb.chunk_max_tokens, kb.chunk_overlap_tokens)
+                payload = {
+                    "organization_id": kb.organization_id,
+                    "knowledge_base_id": kb.id,
+                    "project_id": kb.project_id,
+                }
+                pending = session.scalars(
+                    select(IngestItem.id)
+                    .where(IngestItem.job_id == job_id, IngestItem.status == ItemStatus.PENDING)
+                    .order_by(IngestItem.position)
+                ).all()
+        if ended:  # committed
+            observe.job_transition(job_id, reason=ended, **done)
+            return
+        sweep_stale_versions(self.db, self.index, job_id)
 
         stop = threading.Event()
         heartbeat = threading.Thread(
@@ -139,11 +148,15 @@ class JobProcessor:
                 job = session.get(IngestJob, job_id)
                 assert job is not None
                 finish_job(session, job)
+                done = observe.finished_fields(job)
+            observe.job_transition(job_id, reason="its documents were processed", **done)
         except KnowledgeBaseGone:
             with self.db.session() as session:
                 job = session.get(IngestJob, job_id)
                 assert job is not None
                 self._abandon_deleted_kb(session, job, worker_id)
+                done = observe.finished_fields(job)
+            observe.job_transition(job_id, reason="its knowledge base was deleted", **done)
         finally:
             with self._active_lock:
                 self._active.pop(job_id, None)
@@ -189,7 +202,9 @@ class JobProcessor:
 
     def _hand_back(self, job_id: str, worker_id: str, preparation: Preparation, why: str) -> None:
         if self.queue.release(job_id, worker_id, give_back=preparation.counted):
-            log.info("handed %s back to the queue: %s", job_id, why)
+            observe.job_transition(
+                job_id, status="queued", reason=f"handed back to the queue: {why}"
+            )
 
     def stop(self) -> None:
         """The service is stopping: kill running parses; jobs are handed back at once."""
@@ -210,10 +225,12 @@ class JobProcessor:
         if not batch:
             return
         drafts = [c for r in batch if r.prepared for c in r.prepared.chunks]
-        vectors = self.chunk_embedder.embed(drafts)
+        with observe.stage("embed"):
+            vectors = self.chunk_embedder.embed(drafts)
         offset = 0
         for ready in batch:
             assert ready.prepared is not None
+            observe.prepared(ready.prepared)
             chunks = ready.prepared.chunks
             target = ready.target
             extracted = ready.prepared.extracted
@@ -225,17 +242,21 @@ class JobProcessor:
             )
             points = build_points(origin, chunks, vectors, version=target.version, offset=offset)
             offset += len(chunks)
-            self.index.upsert(points)
-            if self._commit_document(job_id, worker_id, ready):
+            with observe.stage("index"):
+                self.index.upsert(points)
+            with observe.stage("commit"):
+                outcome = self._commit_document(job_id, worker_id, ready)
+            observe.document_done(outcome, extracted.source_type, len(chunks))
+            if outcome == ItemStatus.INDEXED:
                 # Older versions go; newer reservations may be writing their points now.
-                self.index.delete(_older_versions(target.document_id, target.version))
+                self.index.delete(older_versions(target.document_id, target.version))
             else:
                 self.index.delete(
                     PointFilter.where(document_id=target.document_id, version=target.version)
                 )
 
-    def _commit_document(self, job_id: str, worker_id: str, ready: PreparedItem) -> bool:
-        """Record the item's version; True when it became the document's live version."""
+    def _commit_document(self, job_id: str, worker_id: str, ready: PreparedItem) -> ItemStatus:
+        """Record the item's version; `indexed` when it became the document's live version."""
         assert ready.prepared is not None
         with self.db.session() as session:
             self.queue.fence(session, job_id, worker_id)
@@ -244,7 +265,8 @@ class JobProcessor:
             assert item is not None and job is not None
             if session.get(KnowledgeBase, job.knowledge_base_id) is None:
                 raise KnowledgeBaseGone(job.knowledge_base_id)
-            return record_version(session, job, item, ready.target, ready.prepared)
+            record_version(session, job, item, ready.target, ready.prepared)
+            return ItemStatus(item.status)
 
     def _record_failure(self, job_id: str, worker_id: str, ready: PreparedItem) -> None:
         with self.db.session() as session:
@@ -253,6 +275,7 @@ class JobProcessor:
             job = session.get(IngestJob, job_id)
             assert item is not None and job is not None
             record_failure(session, job, item, ready.target, ready.error)
+        observe.document_done("failed")
 
     def _abandon_deleted_kb(self, session: Session, job: IngestJob, worker_id: str) -> None:
         """Fail what is left of a job whose knowledge base was deleted, and drop its vectors.
@@ -269,26 +292,8 @@ class JobProcessor:
         fail_remaining(session, job, "The knowledge base was deleted before the job finished.")
         finish_job(session, job)
 
-    def _sweep_stale_versions(self, job_id: str) -> None:
-        """After a crash between commit and cleanup, drop the superseded versions' points."""
-        with self.db.session() as session:
-            rows = session.execute(
-                select(Document.id, Document.version)
-                .join(IngestItem, IngestItem.document_id == Document.id)
-                .where(IngestItem.job_id == job_id, IngestItem.status == ItemStatus.INDEXED)
-            ).all()
-        for document_id, version in rows:
-            self.index.delete(_older_versions(document_id, version))
-
     def close(self) -> None:
         self.preparer.close()
-
-
-def _older_versions(document_id: str, version: int) -> PointFilter:
-    """The document's points of versions below `version`."""
-    return PointFilter(
-        must=(FieldMatch("document_id", (document_id,)), FieldRange("version", lte=version - 1))
-    )
 
 
 __all__ = ["JobProcessor", "LeaseLost"]

@@ -19,6 +19,7 @@ from kb_service.db.base import utcnow
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.meetings import Meeting
+from kb_service.observability import meetings as observe
 from kb_service.services.meetings import load_segments, meeting_writes
 from kb_service.statuses import MeetingStatus
 from kb_service.workers.meetings import leases
@@ -115,6 +116,8 @@ class FinalIndexer:
                 },
             )
             leases.release(held)
+            ended_at = held.ended_at
+        observe.searchable("final", [ended_at] if ended_at else [])
         self._sweep(meeting_id, version, owner)
 
     def _sweep(self, meeting_id: str, version: int, owner: str) -> None:

@@ -20,6 +20,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -27,6 +28,7 @@ from ingest.transcript_chunking import TranscriptChunker
 from ingest.transcripts import SegmentSpan, layout
 from kb_service.db.database import Database
 from kb_service.db.meetings import Meeting, MeetingSegment
+from kb_service.observability import meetings as observe
 from kb_service.services.meetings import load_segments, meeting_writes
 from kb_service.workers.meetings import leases
 from kb_service.workers.meetings.points import (
@@ -55,7 +57,11 @@ class _LiveWork:
     origin: ChunkOrigin
     spans: list[SegmentSpan]  # the new segments and the already indexed ones after them
     chunks: list[MeetingChunk]
-    new_segments: int
+    arrivals: list[datetime]  # when each new segment was received
+
+    @property
+    def new_segments(self) -> int:
+        return len(self.arrivals)
 
 
 class LiveIndexer:
@@ -115,6 +121,7 @@ class LiveIndexer:
             for w in works:
                 leases.record_failure(self.db, w.meeting_id, exc, final=False)
             return
+        searchable: list[datetime] = []
         with meeting_writes(self.db), self.db.session() as session:  # one short write
             for w in works:
                 held = leases.held(session, self.db, w.meeting_id, owner)
@@ -123,6 +130,8 @@ class LiveIndexer:
                 leases.store_offsets(session, w.meeting_id, w.spans)
                 held.transcript_chars = max(held.transcript_chars, w.spans[-1].char_end)
                 leases.release(held)
+                searchable += w.arrivals
+        observe.searchable("live", searchable)
         log.debug(
             "live pass: %d meetings, %d points; %s %.0f ms, upsert+commit %.0f ms",
             len(works),
@@ -169,8 +178,8 @@ class LiveIndexer:
                 )
                 version, origin = meeting.index_version, chunk_origin(meeting)
                 title = meeting.title
-                new_segments = session.scalar(
-                    select(func.count()).where(
+                arrivals = session.scalars(
+                    select(MeetingSegment.received_at).where(
                         MeetingSegment.meeting_id == meeting_id,
                         MeetingSegment.indexed.is_(False),
                         MeetingSegment.sequence <= tail[-1].sequence,
@@ -186,4 +195,4 @@ class LiveIndexer:
         laid = layout(tail, start=start, previous_speaker=speaker)
         pieces = [self.chunker.pieces(s.text, s.speaker) for s in tail]
         chunks = live_chunks(laid.spans, [s.text for s in tail], pieces, title)
-        return _LiveWork(meeting_id, version, origin, laid.spans, chunks, int(new_segments or 0))
+        return _LiveWork(meeting_id, version, origin, laid.spans, chunks, list(arrivals))

@@ -26,6 +26,7 @@ from sqlalchemy import update
 from kb_service.db.database import Database
 from kb_service.db.events import Event
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
+from kb_service.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
 from kb_service.statuses import DeliveryStatus
 from kb_service.webhooks.signing import signed_headers
 from kb_service.webhooks.urls import UnsafeWebhookUrl, check_url
@@ -198,7 +199,17 @@ def attempt_delivery(
         outcome = Outcome(None, "the webhook is disabled", 0)
     else:
         outcome = _send(client, request, now, allow_private=allow_private)
-    return _record(db, delivery_id, owner, request, outcome, now, clock(), rng)
+    status = _record(db, delivery_id, owner, request, outcome, now, clock(), rng)
+    if status is not None:  # committed
+        label = _OUTCOME_LABELS.get(status, status)
+        WEBHOOK_DELIVERIES.labels(label).inc()
+        if not request.disabled:
+            WEBHOOK_DELIVERY_DURATION.labels(label).observe(outcome.latency_ms / 1000)
+    return status
+
+
+# What became of the delivery after an attempt, as `kb_webhook_deliveries_total` says it.
+_OUTCOME_LABELS: dict[str, str] = {DeliveryStatus.PENDING: "retrying"}
 
 
 def _record(

@@ -1,0 +1,1 @@
+"""Operating the service: Prometheus metrics (`metrics`, `store`) and structured logs (`logs`)."""
