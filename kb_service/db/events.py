@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kb_service.db.base import Base, new_id, utcnow
+from kb_service.db.base import Base, iso_z, new_id, utcnow
 from kb_service.db.database import Wake, wake_after_commit
 
 
@@ -31,7 +31,7 @@ class Event(Base):
         return {
             "id": self.id,
             "type": self.type,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": iso_z(self.created_at),
             "organization_id": self.organization_id,
             "data": self.data,
         }

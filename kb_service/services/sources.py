@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb_service.db.base import utcnow
+from kb_service.db.base import iso_z, utcnow
 from kb_service.db.database import Database, Wake, wake_after_commit
 from kb_service.db.pagination import Page, paginate
 from kb_service.db.sources import SourceSync, WebSource
@@ -34,7 +34,7 @@ class SourceWithSync:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else iso_z(moment)
 
 
 def sync_view(sync: SourceSync) -> dict[str, Any]:
