@@ -76,6 +76,9 @@ def configure_logging(log_format: str, level: int | str = logging.INFO) -> None:
     setattr(handler, _OURS, True)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates every migration step and plugin at INFO; a command's stderr should
+    # carry its own messages, and a failed migration still logs at WARNING or above.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 _OURS = "_kb_service_handler"

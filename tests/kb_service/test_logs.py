@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,21 @@ def test_json_request_and_job_transition_lines(tmp_path: Path) -> None:
     ]
     finished = transitions[-1]
     assert finished["organization_id"] == org.id and finished["chunks_indexed"] >= 1
+
+
+def test_a_cli_command_on_a_new_data_directory_prints_no_migration_chatter(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    env.pop("KB_LOG_FORMAT", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "kb_service.cli", "keys", "create", "--org", "acme", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["key"].startswith("sk_")
+    assert "alembic" not in done.stderr, done.stderr  # the migrations ran, quietly
