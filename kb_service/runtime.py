@@ -14,14 +14,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ingest.archives import ArchiveLimits
 from ingest.extract import Extractor
-from ingest.ocr import OcrLimits
-from ingest.parser_pool import ParseLimits, ParserPool
+from ingest.parser_pool import ParserPool
 from ingest.parser_process import ParserSetup
 from ingest.pipeline import IngestPipeline
 from kb_service.db.database import Database, Wake
 from kb_service.observability.embedding import instrumented
+from kb_service.runtime_parts import archive_limits, build_index, ocr_limits, parse_limits
 from kb_service.secret_key import server_secret
 from kb_service.services.query_engine import QueryEngine, build_query_engine
 from kb_service.services.tombstones import purge_tombstones
@@ -33,10 +32,12 @@ from kb_service.workers.ingest.processor import JobProcessor
 from kb_service.workers.ingest.queue import JobQueue
 from kb_service.workers.meetings.indexer import MeetingIndexer
 from kb_service.workers.priority import lower_current_thread_priority
-from kb_service.workers.scheduler import Scheduler
+from kb_service.workers.scheduler import Schedule, Scheduler
 from kb_service.workers.sources.queue import SyncQueue
 from kb_service.workers.sources.sync import SourceSyncer
 from kb_service.workers.sources.worker import SourceSyncWorker, source_schedule
+from kb_service.workers.tasks.runner import RunQueue, TaskRunner
+from kb_service.workers.tasks.worker import TaskRunWorker, task_schedule
 from kb_service.workers.webhooks.dispatcher import WebhookDispatcher
 from retrieval.embedding import Embedder, load_embedder
 from retrieval.index import VectorIndex
@@ -47,42 +48,6 @@ log = logging.getLogger(__name__)
 
 # `close()` budget: a service told to stop (SIGTERM) exits within 10 s.
 STOP_SECONDS = 7.0
-
-
-def build_index(settings: Settings, dimension: int) -> VectorIndex:
-    """Qdrant server when `KB_QDRANT_URL` is set, else the embedded Qdrant Edge shard."""
-    if settings.storage.qdrant_url:
-        from retrieval.index.server import QdrantServerIndex
-
-        return QdrantServerIndex.connect(
-            url=settings.storage.qdrant_url,
-            api_key=settings.storage.qdrant_api_key,
-            collection=settings.storage.qdrant_collection,
-            dimension=dimension,
-        )
-    from retrieval.index.edge import EdgeVectorIndex
-
-    return EdgeVectorIndex(settings.qdrant_edge_path, dimension)
-
-
-def archive_limits(settings: Settings) -> ArchiveLimits:
-    ingest = settings.ingest
-    return ArchiveLimits(
-        max_uncompressed_bytes=int(ingest.archive_max_uncompressed_mb * 1024 * 1024),
-        max_entries=ingest.archive_max_entries,
-        max_ratio=ingest.archive_max_ratio,
-    )
-
-
-def ocr_limits(settings: Settings) -> OcrLimits:
-    return OcrLimits(max_image_pixels=int(settings.ingest.ocr_max_image_megapixels * 1e6))
-
-
-def parse_limits(settings: Settings) -> ParseLimits:
-    return ParseLimits(
-        timeout_seconds=settings.ingest.parse_timeout_seconds,
-        max_memory_mb=settings.ingest.parse_max_memory_mb,
-    )
 
 
 @dataclass
@@ -103,6 +68,7 @@ class Runtime:
     meeting_indexer: MeetingIndexer | None = None
     scheduler: Scheduler | None = None
     source_sync: SourceSyncWorker | None = None
+    task_runs: TaskRunWorker | None = None
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
@@ -229,8 +195,7 @@ class Runtime:
 
     def start_source_sync(self, count: int | None = None) -> SourceSyncWorker:
         settings = self.settings.sources
-        self.scheduler = Scheduler(self.db, [source_schedule()], poll_seconds=settings.poll_seconds)
-        self.scheduler.start()
+        self._schedule(source_schedule())
         syncer = self.source_syncer()
         self.source_sync = SourceSyncWorker(
             queue=syncer.queue,
@@ -241,6 +206,30 @@ class Runtime:
         self.source_sync.start()
         return self.source_sync
 
+    # -- tasks: the scheduler (due slots queue runs) and the run workers --
+    def task_runner(self) -> TaskRunner:
+        queue = RunQueue(self.db, self.settings.tasks.lease_seconds)
+        return TaskRunner(db=self.db, engine=self.query_engine, queue=queue)
+
+    def start_tasks(self, count: int | None = None) -> TaskRunWorker:
+        settings = self.settings.tasks
+        self._schedule(task_schedule())
+        self.task_runs = TaskRunWorker(
+            runner=self.task_runner(),
+            count=settings.run_workers if count is None else count,
+            poll_seconds=settings.poll_seconds,
+        )
+        self.task_runs.start()
+        return self.task_runs
+
+    def _schedule(self, schedule: Schedule) -> None:
+        """Fire `schedule` in this process's scheduler, started with the first schedule."""
+        if self.scheduler is None:
+            poll = min(self.settings.sources.poll_seconds, self.settings.tasks.poll_seconds)
+            self.scheduler = Scheduler(self.db, [], poll_seconds=poll)
+            self.scheduler.start()
+        self.scheduler.add(schedule)
+
     def wake(self, what: Wake) -> None:
         """A commit left work of `what`: wake this process's loop for it, if it runs one."""
         loops: dict[Wake, PollingWorker | None] = {
@@ -248,6 +237,7 @@ class Runtime:
             Wake.WEBHOOKS: self.dispatcher,
             Wake.MEETINGS: self.meeting_indexer,
             Wake.SOURCES: self.source_sync,
+            Wake.TASKS: self.task_runs,
         }
         loop = loops[what]
         if loop is not None:
@@ -272,6 +262,7 @@ class Runtime:
                 self.meeting_indexer,
                 self.scheduler,
                 self.source_sync,
+                self.task_runs,
             )
             if w
         ]

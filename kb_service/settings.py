@@ -1,7 +1,7 @@
 """Service configuration: every setting is a `KB_*` environment variable, grouped by concern.
 
 `Settings` holds one model per concern (`storage`, `embedding`, `ingest`, `retrieval`,
-`llm`, `api`, `webhooks`, `meetings`, `sources`, `observability`). A group's fields are
+`llm`, `api`, `webhooks`, `meetings`, `sources`, `tasks`, `observability`). A group's fields are
 read from the variables named by its `env_prefix` and the field name: `webhooks.timeout_seconds` is
 `KB_WEBHOOK_TIMEOUT_SECONDS`, `ingest.job_lease_seconds` is `KB_JOB_LEASE_SECONDS`.
 Code that sets some values itself names them flat (the variable without `KB_`, lower
@@ -36,6 +36,7 @@ from kb_service.settings_groups import (
     RetrievalSettings,
     SourceSettings,
     StorageSettings,
+    TaskSettings,
     WebhookSettings,
 )
 
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     meetings: MeetingSettings = Field(default_factory=MeetingSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod

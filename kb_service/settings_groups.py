@@ -191,6 +191,20 @@ class SourceSettings(Group):
     trusted_origins: str = ""
 
 
+class TaskSettings(Group):
+    """Tasks (`kb_service/services/tasks.py`): their runs, schedule and limits."""
+
+    env_prefix = "KB_TASK_"
+
+    enabled: bool = True  # the scheduler and run workers run under serve/worker
+    run_workers: int = Field(default=1, ge=0, le=16)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=1)
+    # A schedule whose slots come closer than this is refused.
+    min_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    max_enabled_per_org: int = Field(default=50, ge=0, le=10_000)
+
+
 class ObservabilitySettings(Group):
     """Logs and the standalone workers' metrics (`kb_service.observability`)."""
 

@@ -102,3 +102,23 @@ class SyncStatus(StrEnum):
     @classmethod
     def active(cls) -> frozenset[SyncStatus]:
         return frozenset({cls.QUEUED, cls.RUNNING})
+
+
+class TaskTrigger(StrEnum):
+    """Why a task run was queued: asked for (`POST /tasks/{id}/run`) or a schedule slot."""
+
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+
+
+class TaskRunStatus(StrEnum):
+    """A task run: queued → running → completed | failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @classmethod
+    def terminal(cls) -> frozenset[TaskRunStatus]:
+        return frozenset({cls.COMPLETED, cls.FAILED})

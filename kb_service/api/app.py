@@ -28,6 +28,7 @@ from kb_service.api.routes import (
     projects,
     query,
     sources,
+    tasks,
 )
 from kb_service.api.routes import webhooks as webhook_routes
 from kb_service.api.schemas.ingest import TextIngestIn  # referenced by the ingest route
@@ -61,6 +62,9 @@ def create_app(
         # web sources: the schedule and the sync workers run under `serve` too
         if owned and start_workers and rt.settings.sources.sync_enabled:
             rt.start_source_sync()
+        # tasks: their schedule and run workers run under `serve` too
+        if owned and start_workers and rt.settings.tasks.enabled:
+            rt.start_tasks()
         try:
             async with mcp.running():
                 yield
@@ -99,6 +103,7 @@ def create_app(
     api.include_router(meetings.router)
     api.include_router(sources.router)  # /knowledge-bases/{id}/sources, /sources/{id}
     api.include_router(members.router)  # /workspaces/{id}/invite, .../members
+    api.include_router(tasks.router)  # /tasks, /tasks/{id}/run, /task-runs/{id}
     app.include_router(api)
     # live meeting callbacks authenticate by signature, not by API key
     app.include_router(meeting_callbacks.router, prefix=API_PREFIX)

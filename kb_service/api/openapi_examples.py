@@ -54,6 +54,49 @@ _FOUND: dict[str, Any] = {
         "missing_terms": [],
     },
 }
+_TASK_ID = "tsk_8c2v4b6n8m0q1w3e5r7t9y1u"
+_RUN: dict[str, Any] = {
+    "id": "run_3s5d7f9g1h3j5k7l9z1x3c5v",
+    "task_id": _TASK_ID,
+    "trigger": "schedule",
+    "scheduled_for": "2025-03-10T09:00:00Z",
+    "window_start": "2025-03-03T09:00:00Z",
+    "status": "completed",
+    "prompt": "What did the support team decide last week about refunds?",
+    "answer": f"{_MEETING_CHUNK['text']} [1]",
+    "answerer": "extractive",
+    "citations": [{"index": 1, **_MEETING_CHUNK}],
+    **{k: _FOUND[k] for k in ("found", "confidence")},
+    "notice": None,
+    "error": None,
+    "timings": {
+        "queued_ms": 41.7,
+        "run_ms": 96.3,
+        "stages_ms": {"scope": 2.1, "embed": 11.8, "index": 6.4, "rerank": 0.0, "liveness": 1.2,
+                      "answer": 38.9},
+    },
+    "attempts": 1,
+    "created_at": "2025-03-10T09:00:00.412000Z",
+    "started_at": "2025-03-10T09:00:00.454000Z",
+    "finished_at": "2025-03-10T09:00:00.550000Z",
+}  # fmt: skip
+_QUEUED_RUN: dict[str, Any] = {
+    **_RUN,
+    "trigger": "manual",
+    "scheduled_for": None,
+    "window_start": "2025-03-05T14:20:31.118000Z",
+    "status": "queued",
+    "answer": None,
+    "answerer": None,
+    "citations": [],
+    "found": None,
+    "confidence": None,
+    "timings": {"queued_ms": None, "run_ms": None, "stages_ms": {}},
+    "attempts": 0,
+    "created_at": "2025-03-12T14:20:31.118000Z",
+    "started_at": None,
+    "finished_at": None,
+}
 SUCCESS_EXAMPLES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/knowledge-bases"): _ok(
         {
@@ -87,4 +130,30 @@ SUCCESS_EXAMPLES: dict[tuple[str, str], Any] = {
             **_FOUND,
         }
     ),
+    ("post", "/api/v1/tasks"): _ok(
+        {
+            "id": _TASK_ID,
+            "name": "Support weekly digest",
+            "prompt": "What did the support team decide last week about refunds?",
+            "scope": {
+                "knowledge_base_ids": None,
+                "project_ids": ["prj_6y8u0i2o4p6a8s0d2f4g6h8j"],
+                "include_meetings": True,
+                "since": "7d",
+            },
+            "schedule": {
+                "cron": "0 9 * * 1",
+                "timezone": "Europe/Lisbon",
+                "interval_minutes": None,
+            },
+            "answerer": None,
+            "top_k": 8,
+            "enabled": True,
+            "next_run_at": "2025-03-10T09:00:00Z",
+            "created_at": "2025-03-05T14:02:11.907000Z",
+            "updated_at": "2025-03-05T14:02:11.907000Z",
+        }
+    ),
+    ("post", "/api/v1/tasks/{task_id}/run"): _ok(_QUEUED_RUN),
+    ("get", "/api/v1/task-runs/{run_id}"): _ok(_RUN),
 }

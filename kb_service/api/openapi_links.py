@@ -18,6 +18,8 @@ _CREATED = "$response.body#/data/id"
 _FIRST = "$response.body#/data/0/id"
 _IN_KB = "$request.path.kb_id"
 _WS = "/api/v1/workspaces/{workspace_id}"
+_TASK = "/api/v1/tasks/{task_id}"
+_RUN = "/api/v1/task-runs/{run_id}"
 
 _MEETING_LINKS = [
     ("GetMeeting", "get", "/api/v1/meetings/{meeting_id}", {"meeting_id": _CREATED}),
@@ -118,6 +120,17 @@ LINKS: dict[tuple[str, str], list[tuple[str, str, str, dict[str, str]]]] = {
     ("post", _SOURCE + "/sync"): [
         ("ListSyncsOfSource", "get", _SOURCE + "/syncs", {"source_id": "$request.path.source_id"}),
     ],
+    ("post", "/api/v1/tasks"): [
+        ("GetTask", "get", _TASK, {"task_id": _CREATED}),
+        ("ListTasks", "get", "/api/v1/tasks", {}),
+        ("UpdateTask", "patch", _TASK, {"task_id": _CREATED}),
+        ("RunTask", "post", _TASK + "/run", {"task_id": _CREATED}),
+        ("ListTaskRuns", "get", _TASK + "/runs", {"task_id": _CREATED}),
+        ("DeleteTask", "delete", _TASK, {"task_id": _CREATED}),
+    ],
+    ("get", "/api/v1/tasks"): [("GetListedTask", "get", _TASK, {"task_id": _FIRST})],
+    ("post", _TASK + "/run"): [("GetTaskRun", "get", _RUN, {"run_id": _CREATED})],
+    ("get", _TASK + "/runs"): [("GetListedTaskRun", "get", _RUN, {"run_id": _FIRST})],
     ("post", "/api/v1/api-keys"): [
         ("ListApiKeys", "get", "/api/v1/api-keys", {}),
         ("RotateApiKey", "post", "/api/v1/api-keys/{key_id}/rotate", {"key_id": _CREATED}),

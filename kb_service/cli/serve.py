@@ -57,6 +57,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         runtime.start_meeting_indexer()
     if settings.sources.sync_enabled:  # web source schedules and syncs run here too
         runtime.start_source_sync()
+    if settings.tasks.enabled:  # task schedules and runs run here too
+        runtime.start_tasks()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -43,6 +43,7 @@ from kb_service.api.schemas.meetings import (
 from kb_service.api.schemas.projects import ContentOut, ProjectIn, ProjectOut
 from kb_service.api.schemas.query import QueryIn, QueryOut, SearchIn
 from kb_service.api.schemas.sources import SourceIn, SourceOut, SyncIn, SyncOut
+from kb_service.api.schemas.tasks import TaskIn, TaskOut, TaskPatch, TaskRunOut
 from kb_service.api.schemas.webhooks import DeliveryOut, WebhookIn, WebhookOut
 from kb_service.client.binding import ListOp, Op
 
@@ -53,6 +54,7 @@ DOC = f"{KB}/documents/{{document_id}}"
 HOOK = f"{V1}/webhooks/{{webhook_id}}"
 SRC = f"{V1}/sources/{{source_id}}"
 WS = f"{V1}/workspaces/{{workspace_id}}"
+TASK = f"{V1}/tasks/{{task_id}}"
 
 
 class Operations:
@@ -90,6 +92,15 @@ class Operations:
     delete_source = Op("DELETE", SRC, None, Deleted)
     sync_source = Op("POST", f"{SRC}/sync", SyncIn, SyncOut)
     list_syncs = ListOp("GET", f"{SRC}/syncs", None, SyncOut)
+    # tasks
+    create_task = Op("POST", f"{V1}/tasks", TaskIn, TaskOut)
+    list_tasks = ListOp("GET", f"{V1}/tasks", None, TaskOut)
+    get_task = Op("GET", TASK, None, TaskOut)
+    update_task = Op("PATCH", TASK, TaskPatch, TaskOut)
+    delete_task = Op("DELETE", TASK, None, Deleted)
+    run_task = Op("POST", f"{TASK}/run", None, TaskRunOut)
+    list_task_runs = ListOp("GET", f"{TASK}/runs", None, TaskRunOut)
+    get_task_run = Op("GET", f"{V1}/task-runs/{{run_id}}", None, TaskRunOut)
     # webhooks
     create_webhook = Op("POST", f"{V1}/webhooks", WebhookIn, WebhookOut)
     list_webhooks = ListOp("GET", f"{V1}/webhooks", None, WebhookOut)

@@ -41,6 +41,7 @@ class Wake(StrEnum):
     INGEST = "ingest"  # an ingest job queued: the ingest workers
     MEETINGS = "meetings"  # meeting segments stored, a meeting ended: the meeting indexer
     SOURCES = "sources"  # a source sync queued: the source sync workers
+    TASKS = "tasks"  # a task run queued: the task run workers
 
 
 def wake_after_commit(session: Session, what: Wake) -> None:

@@ -13,6 +13,7 @@ from kb_service.db.meetings import (
     MeetingSource,
 )
 from kb_service.db.sources import SourcePage, SourceSync, WebSource
+from kb_service.db.tasks import Task, TaskRun
 from kb_service.db.webhooks import DeliveryAttempt, Webhook, WebhookDelivery
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "Project",
     "SourcePage",
     "SourceSync",
+    "Task",
+    "TaskRun",
     "WebSource",
     "Webhook",
     "WebhookDelivery",

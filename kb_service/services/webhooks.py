@@ -25,6 +25,8 @@ EVENT_TYPES = (
     "kb.deleted",
     "meeting.indexed",
     "source.synced",
+    "task.completed",
+    "task.failed",
     "invitation.created",
 )
 # After a rotation the old secret keeps signing alongside the new one for this long.

@@ -1,17 +1,18 @@
 """Durable schedules: rows that come due at `next_run_at`, each slot fired exactly once.
 
-A schedule is a table whose rows carry `next_run_at` (NULL: not scheduled), an
-anchor and an interval; its slots lie on the grid `anchor + k * interval`. A
-`Schedule` says how to read those from a row and what firing a slot does (queue a
-sync job, a task run, ...) inside the transaction that claims the slot.
+A schedule is a table whose rows carry `next_run_at` (NULL: not scheduled). A
+`Schedule` says how a row's next slot follows a moment (`next_after`: the interval
+grid of `kb_service.schedules.next_slot`, or a cron expression in a time zone,
+`CronSchedule.next_after`) and what firing a slot does (queue a sync job, a task
+run, ...) inside the transaction that claims the slot.
 
 Claiming a slot is a compare-and-set on `next_run_at`: the UPDATE that moves it from
 the slot being fired to the next one matches only while the row still holds that
 slot, so of two schedulers (threads or machines) reading the same due row exactly
 one moves it and fires; the other's UPDATE matches nothing (PostgreSQL re-checks the
 condition after the winner commits; SQLite has one writer). The next slot is the
-first one after now (`next_slot`), so slots missed while no scheduler ran (downtime)
-fire once, not once per missed slot.
+first one after now, so slots missed while no scheduler ran (downtime) fire once,
+not once per missed slot.
 
 `Scheduler` runs the schedules on the polling/lease base; its `clock` is injectable,
 so tests move time by hand and call `tick()` directly.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -37,28 +38,19 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-def next_slot(anchor: datetime, interval: timedelta, now: datetime) -> datetime:
-    """The first slot `anchor + k * interval` (k >= 0) strictly after `now`."""
-    if interval <= timedelta(0):
-        raise ValueError("a schedule's interval must be positive")
-    if now < anchor:
-        return anchor
-    return anchor + interval * ((now - anchor) // interval + 1)
-
-
 @dataclass(frozen=True)
 class Schedule:
-    """One scheduled table: its model, how to read a row's grid, and what a slot does.
+    """One scheduled table: its model, how a row's slots follow each other, what a slot does.
 
-    `model` has `id` and `next_run_at` columns; `anchor(row)` and `interval(row)` give
-    the row's slot grid; `fire(session, row, slot)` does the slot's work inside the
-    claiming transaction (it commits with the claim, or neither happens).
+    `model` has `id` and `next_run_at` columns; `next_after(row, now)` is the row's
+    first slot strictly after `now` (None: no more slots); `fire(session, row, slot)`
+    does the slot's work inside the claiming transaction (it commits with the claim,
+    or neither happens).
     """
 
     name: str
     model: Any
-    anchor: Callable[[Any], datetime]
-    interval: Callable[[Any], timedelta]
+    next_after: Callable[[Any, datetime], datetime | None]
     fire: Callable[[Session, Any, datetime], None]
 
 
@@ -78,9 +70,13 @@ class Scheduler(PollingWorker):
     ) -> None:
         super().__init__(lanes=[Lane.new("kb-scheduler")], poll_seconds=poll_seconds)
         self.db = db
-        self.schedules = list(schedules)
+        self.schedules = tuple(schedules)
         self.clock = clock
         self.batch = batch
+
+    def add(self, schedule: Schedule) -> None:
+        """Fire `schedule` too, from the next tick on (safe while the loop runs)."""
+        self.schedules = (*self.schedules, schedule)
 
     def work(self, lane: Lane) -> bool:
         return self.tick() >= self.batch
@@ -113,7 +109,7 @@ class Scheduler(PollingWorker):
             row = session.get(model, row_id)
             if row is None or row.next_run_at != slot:
                 return False
-            following = next_slot(schedule.anchor(row), schedule.interval(row), now)
+            following = schedule.next_after(row, now)
             won = session.execute(
                 update(model)
                 .where(model.id == row_id, model.next_run_at == slot)

@@ -122,6 +122,8 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
     invitation = created(client, f"/workspaces/{org}/invite", {"email": "ada@example.com"}, headers)
     accept = invitation["accept_url"].removeprefix("http://testserver")
     member = client.post(accept, json={}).json()["data"]["member"]
+    task = created(client, "/tasks", {"name": "Digest", "prompt": "What changed?"}, headers)
+    run = client.post(f"{API}/tasks/{task['id']}/run", headers=headers).json()["data"]
     ids = {
         "workspace_id": org,
         "member_id": member["id"],
@@ -134,6 +136,8 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
         "project_id": project["id"],
         "meeting_id": meeting["id"],
         "source_id": source["id"],
+        "task_id": task["id"],
+        "run_id": run["id"],
     }
     spec = client.get("/openapi.json").json()
     foreign = {"X-API-Key": new_key(runtime, org="intruder")["key"]}
@@ -172,10 +176,13 @@ def test_every_route_hides_other_organizations_and_needs_a_key(
         ("get", f"{API}/projects/{{project_id}}"),
         ("get", f"{API}/meetings/{{meeting_id}}/transcript"),
         ("delete", f"{API}/meeting-sources/{{source_id}}"),
+        ("post", f"{API}/tasks/{{task_id}}/run"),
+        ("get", f"{API}/task-runs/{{run_id}}"),
     } <= checked
     # ...and everything is still there for its owner
     assert client.get(f"{API}/knowledge-bases/{kb['id']}", headers=headers).status_code == 200
     assert client.get(f"{API}/meetings/{meeting['id']}", headers=headers).status_code == 200
+    assert client.get(f"{API}/tasks/{task['id']}", headers=headers).status_code == 200
     sources = client.get(f"{API}/meeting-sources", headers=headers).json()["data"]
     assert [s["id"] for s in sources] == [source["id"]]
     assert client.get(f"{API}/workspaces/me", headers={"X-API-Key": key["key"]}).status_code == 200

@@ -7,9 +7,10 @@ web sources: a due slot queues a sync (`services.sources.queue_scheduled_sync`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kb_service.db.sources import WebSource
+from kb_service.schedules import next_slot
 from kb_service.services.sources import queue_scheduled_sync
 from kb_service.workers.base import Lane, PollingWorker
 from kb_service.workers.scheduler import Schedule
@@ -22,10 +23,15 @@ def source_schedule() -> Schedule:
     return Schedule(
         name="web sources",
         model=WebSource,
-        anchor=lambda source: source.created_at,
-        interval=lambda source: timedelta(minutes=source.interval_minutes or 0),
+        next_after=_next_sync,
         fire=queue_scheduled_sync,
     )
+
+
+def _next_sync(source: WebSource, now: datetime) -> datetime | None:
+    if not source.interval_minutes:
+        return None
+    return next_slot(source.created_at, timedelta(minutes=source.interval_minutes), now)
 
 
 class SourceSyncWorker(PollingWorker):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kb_service.workers.scheduler import next_slot
+from kb_service.schedules import next_slot
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 

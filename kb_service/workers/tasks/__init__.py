@@ -1,0 +1,1 @@
+"""Task runs: their lease queue, running one run, the run loop and the tasks' schedule."""
