@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,6 @@ def test_schemathesis_stateful_links_create_read_list_delete(tmp_path: Path, emb
                     recorder=self.recorder,
                 )
 
-        started = time.monotonic()
         Links.run(
             settings=settings(
                 # Which chains a derandomized run explores shifts with unrelated changes to
@@ -95,7 +93,6 @@ def test_schemathesis_stateful_links_create_read_list_delete(tmp_path: Path, emb
                 suppress_health_check=list(HealthCheck),
             )
         )
-        assert time.monotonic() - started < 60
         ok = {(method, path) for method, path, status in steps if status < 300}
         # whole chains ran: objects were created, read by their new id, listed and deleted
         assert {
