@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from ingest.pipeline import IngestPipeline
 from kb_service.api.ratelimit import RateLimiter
+from kb_service.api.scope_guard import check_route
 from kb_service.db.database import Database
 from kb_service.db.pagination import DEFAULT_LIMIT as DEFAULT_LIMIT
 from kb_service.db.pagination import MAX_LIMIT
@@ -60,7 +61,8 @@ def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     organization_id: Annotated[str | None, Header(alias="X-Organization-Id")] = None,
 ) -> Principal:
-    """The authenticated caller; 401 without a valid key, 403 on an organization mismatch.
+    """The authenticated caller; 401 without a valid key, 403 on an organization mismatch,
+    404 when the route or the ids in its URL are outside a scoped key's scope.
 
     The key is looked up on every request (revocation is immediate), and each request
     spends one token of the key's rate-limit bucket (429 when it is empty).
@@ -74,6 +76,9 @@ def get_principal(
         request.state.rate_limited = True
         spend_rate_limit(request.app.state, cached)
     check_organization(cached, organization_id)
+    if not getattr(request.state, "scope_checked", False):
+        check_route(request, get_db(request), cached)
+        request.state.scope_checked = True
     return cached
 
 

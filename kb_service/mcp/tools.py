@@ -79,7 +79,10 @@ def answer(caller: Caller, *, question: str, scope: SearchScope | None) -> Cited
 
 def fetch(caller: Caller, *, passage_id: str) -> FetchedPassage:
     stored = passages.get_passage(
-        caller.runtime.db, organization_id=caller.principal.organization_id, passage_id=passage_id
+        caller.runtime.db,
+        organization_id=caller.principal.organization_id,
+        scope=caller.principal.scope,
+        passage_id=passage_id,
     )
     start, end = stored.char_start, stored.char_end
     if stored.meeting_id is not None:
@@ -125,6 +128,7 @@ def list_knowledge_bases(caller: Caller, *, limit: int, cursor: str | None) -> K
     found = knowledge_bases.list_knowledge_bases(
         caller.runtime.db,
         organization_id=caller.principal.organization_id,
+        scope=caller.principal.scope,
         limit=limit,
         cursor=cursor,
     )
@@ -147,6 +151,7 @@ def list_projects(caller: Caller, *, limit: int, cursor: str | None) -> ProjectL
     found = projects.list_projects(
         caller.runtime.db,
         organization_id=caller.principal.organization_id,
+        scope=caller.principal.scope,
         limit=limit,
         cursor=cursor,
     )
@@ -170,6 +175,7 @@ def list_meetings(
     found = meetings.list_meetings(
         caller.runtime.db,
         organization_id=caller.principal.organization_id,
+        scope=caller.principal.scope,
         project_id=project_id,
         limit=limit,
         cursor=cursor,
@@ -203,6 +209,7 @@ def _search_organization(
         knowledge_base_ids=scope.knowledge_base_ids,
         project_ids=scope.project_ids,
         include_meetings=scope.include_meetings,
+        key_scope=caller.principal.scope,
     )
 
 

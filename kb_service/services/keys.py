@@ -21,6 +21,7 @@ from kb_service.db.database import Database
 from kb_service.db.identity import ApiKey, Member, Organization
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from kb_service.services.scopes import KeyScope, Scope, checked_scope
 
 ROLES = ("reader", "writer", "admin")
 _RANK = {role: n for n, role in enumerate(ROLES)}
@@ -30,12 +31,20 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key, its member, its organization and its effective role."""
+    """Who is calling: the key, its member, its organization, its effective role and scope.
+
+    `scope` None is the whole organization. A scoped key (`services.scopes`) sees a
+    knowledge base if its id or its project's id is in the scope, a project if its id
+    is, a meeting if its project's id is, and what belongs to those (documents, jobs,
+    sources, versions, passages, search results and answers); everything else,
+    organization-level administration included, is 404 for it, never 403.
+    """
 
     organization_id: str
     key_id: str
     role: str
     member_id: str | None = None
+    scope: Scope = None
 
     def can(self, role: str) -> bool:
         return _RANK[self.role] >= _RANK[role]
@@ -107,6 +116,7 @@ def new_key(
     role: str,
     name: str | None = None,
     expires_at: datetime | None = None,
+    scope: KeyScope | None = None,
 ) -> tuple[ApiKey, str]:
     """Add a key of `member` to the session; returns it and its secret (`sk_...`)."""
     check_role(role)
@@ -126,6 +136,7 @@ def new_key(
         key_prefix=prefix,
         created_at=utcnow(),
         expires_at=expires_at,
+        scopes=scope.to_json() if scope is not None else None,
     )
     session.add(key)
     session.flush()
@@ -140,9 +151,22 @@ def create_api_key(
     name: str | None = None,
     member_id: str | None = None,
     expires_at: datetime | None = None,
+    scopes: dict[str, list[str] | None] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key of the member (default: the owner) and its secret, never shown again."""
+    """A new key of the member (default: the owner) and its secret, never shown again.
+
+    `scopes` (`{"knowledge_base_ids": [...], "project_ids": [...]}`, None: the whole
+    organization) limits the key; ids that are not the organization's are `NotFound`.
+    """
     with db.session() as session:
+        scope = None
+        if scopes is not None:
+            scope = checked_scope(
+                session,
+                organization_id=organization_id,
+                knowledge_base_ids=scopes.get("knowledge_base_ids"),
+                project_ids=scopes.get("project_ids"),
+            )
         if member_id is None:
             member = owner_member(session, organization_id)
         else:
@@ -150,7 +174,9 @@ def create_api_key(
             if found is None or found.organization_id != organization_id or found.removed_at:
                 raise NotFound.of("member", member_id)
             member = found
-        return new_key(session, member=member, role=role, name=name, expires_at=expires_at)
+        return new_key(
+            session, member=member, role=role, name=name, expires_at=expires_at, scope=scope
+        )
 
 
 def list_api_keys(
@@ -192,7 +218,9 @@ def authenticate(db: Database, *, secret: str | None) -> Principal:
             if member is None or member.removed_at is not None:
                 raise Unauthenticated("The API key's member was removed from the workspace.")
             role = lower_role(role, member.role)
-        principal = Principal(key.organization_id, key.id, role, key.member_id)
+        principal = Principal(
+            key.organization_id, key.id, role, key.member_id, KeyScope.from_json(key.scopes)
+        )
         stale = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
     if stale:
         _touch(db, key_id=principal.key_id, now=now)

@@ -16,7 +16,7 @@ from kb_service.db.database import Database
 from kb_service.db.events import record_event
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound
-from kb_service.services import tombstones
+from kb_service.services import scopes, tombstones
 from kb_service.statuses import DocumentStatus
 from kb_service.strict_json import checked_metadata
 from retrieval.index import VectorIndex
@@ -178,13 +178,15 @@ def kb_by_name(
 
 
 def list_knowledge_bases(
-    db: Database, *, organization_id: str, limit: int, cursor: str | None
+    db: Database, *, organization_id: str, scope: scopes.Scope, limit: int, cursor: str | None
 ) -> Page[KnowledgeBaseWithCounts]:
-    """The organization's knowledge bases, oldest first."""
+    """The organization's knowledge bases inside the key's scope, oldest first."""
     with db.session() as session:
         page = paginate(
             session,
-            select(KnowledgeBase).where(KnowledgeBase.organization_id == organization_id),
+            select(KnowledgeBase).where(
+                KnowledgeBase.organization_id == organization_id, scopes.kb_condition(scope)
+            ),
             created_at=KnowledgeBase.created_at,
             row_id=KnowledgeBase.id,
             limit=limit,
@@ -209,13 +211,20 @@ def update_knowledge_base(
     kb_id: str,
     pipeline: IngestPipeline,
     changes: dict[str, Any],
+    scope: scopes.Scope,
 ) -> KnowledgeBaseWithCounts:
-    """Apply a partial update; new chunking settings apply to documents ingested from now on."""
+    """Apply a partial update; new chunking settings apply to documents ingested from now on.
+
+    A scoped key may only name a project inside its scope, and cannot move the
+    knowledge base out of it (`NotFound`)."""
     with db.session() as session:
         kb = load_kb(session, organization_id=organization_id, kb_id=kb_id)
         if "project_id" in changes:
+            if changes["project_id"] is not None:
+                scopes.check_project(scope, changes["project_id"])
             _check_project(session, organization_id, changes["project_id"])
             kb.project_id = changes["project_id"]
+            scopes.check_kb(scope, kb)
         for field in ("name", "description"):
             if field in changes:
                 setattr(kb, field, changes[field])

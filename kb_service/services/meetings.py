@@ -33,6 +33,7 @@ from kb_service.db.meetings import Meeting, MeetingSegment, MeetingSource
 from kb_service.db.pagination import Page, paginate
 from kb_service.errors import InvalidInput, NotFound, PayloadTooLarge
 from kb_service.services.projects import load_project
+from kb_service.services.scopes import Scope, check_project, meeting_condition
 from kb_service.statuses import MeetingStatus
 
 MAX_SEGMENT_CHARS = 20_000
@@ -160,12 +161,20 @@ def get_meeting(db: Database, *, organization_id: str, meeting_id: str) -> Meeti
 
 
 def list_meetings(
-    db: Database, *, organization_id: str, project_id: str | None, limit: int, cursor: str | None
+    db: Database,
+    *,
+    organization_id: str,
+    scope: Scope,
+    project_id: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[Meeting]:
-    """The organization's meeting history (one project's, given `project_id`), newest first."""
+    """The meetings inside the key's scope (one project's, given `project_id`), newest first."""
     with db.session() as session:
-        query = select(Meeting).where(Meeting.organization_id == organization_id)
+        inside = meeting_condition(scope)
+        query = select(Meeting).where(Meeting.organization_id == organization_id, inside)
         if project_id is not None:
+            check_project(scope, project_id)
             load_project(session, organization_id=organization_id, project_id=project_id)
             query = query.where(Meeting.project_id == project_id)
         return paginate(

@@ -30,6 +30,7 @@ from kb_service.db.content import Chunk, Document
 from kb_service.db.database import Database
 from kb_service.db.meetings import Meeting
 from kb_service.errors import NotFound
+from kb_service.services import scopes
 from kb_service.services.meetings import load_segments
 from kb_service.statuses import DocumentStatus
 
@@ -76,23 +77,35 @@ def meeting_passage_id(meeting_id: str, char_start: int, char_end: int) -> str:
     return f"{meeting_id}:{char_start}-{char_end}"
 
 
-def get_passage(db: Database, *, organization_id: str, passage_id: str) -> StoredPassage:
-    """The passage `passage_id` names (see the module docstring), else `NotFound`."""
+def get_passage(
+    db: Database, *, organization_id: str, scope: scopes.Scope, passage_id: str
+) -> StoredPassage:
+    """The passage `passage_id` names (see the module docstring), else `NotFound`
+    (also when its knowledge base or meeting is outside the key's scope)."""
     passage_id = passage_id.strip()
     with db.session() as session:
-        if _CHUNK_ID.match(passage_id):
-            return _chunk(session, organization_id, passage_id)
-        match = _SPAN_ID.match(passage_id)
-        if match is None:
-            raise NotFound(
-                f"No passage with id {passage_id!r} exists in your organization "
-                "(ids look like chk_..., doc_..., mtg_... or mtg_...:120-480)."
-            )
-        source_id, start, end = match.group(1), match.group(2), match.group(3)
-        span = (int(start), int(end)) if start is not None else None
-        if source_id.startswith("doc_"):
-            return _document(session, organization_id, source_id, span, passage_id)
-        return _meeting(session, organization_id, source_id, span, passage_id)
+        stored = _find(session, organization_id, passage_id)
+        if stored.meeting_id is not None:
+            scopes.check_named(session, scope, "meetings", stored.meeting_id)
+        else:
+            scopes.check_named(session, scope, "knowledge-bases", stored.knowledge_base_id or "")
+        return stored
+
+
+def _find(session: Session, organization_id: str, passage_id: str) -> StoredPassage:
+    if _CHUNK_ID.match(passage_id):
+        return _chunk(session, organization_id, passage_id)
+    match = _SPAN_ID.match(passage_id)
+    if match is None:
+        raise NotFound(
+            f"No passage with id {passage_id!r} exists in your organization "
+            "(ids look like chk_..., doc_..., mtg_... or mtg_...:120-480)."
+        )
+    source_id, start, end = match.group(1), match.group(2), match.group(3)
+    span = (int(start), int(end)) if start is not None else None
+    if source_id.startswith("doc_"):
+        return _document(session, organization_id, source_id, span, passage_id)
+    return _meeting(session, organization_id, source_id, span, passage_id)
 
 
 def _live_document(session: Session, organization_id: str, document_id: str) -> Document:

@@ -17,6 +17,7 @@ from kb_service.db.meetings import Meeting
 from kb_service.db.pagination import Page, after_cursor, page_of, paginate
 from kb_service.errors import NotFound
 from kb_service.services.knowledge_bases import KnowledgeBaseWithCounts, with_counts
+from kb_service.services.scopes import Scope, project_condition
 from kb_service.strict_json import checked_metadata
 
 
@@ -95,13 +96,15 @@ def create_project(
 
 
 def list_projects(
-    db: Database, *, organization_id: str, limit: int, cursor: str | None
+    db: Database, *, organization_id: str, scope: Scope, limit: int, cursor: str | None
 ) -> Page[ProjectWithCounts]:
-    """The organization's projects, oldest first."""
+    """The organization's projects inside the key's scope, oldest first."""
     with db.session() as session:
         page = paginate(
             session,
-            select(Project).where(Project.organization_id == organization_id),
+            select(Project).where(
+                Project.organization_id == organization_id, project_condition(scope)
+            ),
             created_at=Project.created_at,
             row_id=Project.id,
             limit=limit,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from kb_service.db.database import Database
 from kb_service.errors import InvalidInput
 from kb_service.observability.metrics import observe_query_stage
+from kb_service.services import scopes
 from kb_service.services.answers import QueryResult, QueryTimings, answer_query, require_generative
 from kb_service.services.liveness import LIVENESS, LiveSource, point_kind
 from kb_service.services.query_engine import QueryEngine
@@ -71,12 +72,23 @@ def search_organization(
     knowledge_base_ids: Sequence[str] | None = None,
     project_ids: Sequence[str] | None = None,
     include_meetings: bool = True,
+    key_scope: scopes.Scope,
 ) -> QueryResult:
-    """Answer from (or rank) everything the organization may see, narrowed by the scope."""
+    """Answer from (or rank) everything the key may see, narrowed by the request's scope.
+
+    For a scoped key, naming a knowledge base or project outside its scope is
+    `NotFound`; naming none searches what its scope holds (`scopes.narrowed`)."""
     query = _checked_query(request.query)
     timings = QueryTimings()
     with db.session() as session:
         started = time.perf_counter()
+        knowledge_base_ids, project_ids = scopes.narrowed(
+            session,
+            organization_id=organization_id,
+            scope=key_scope,
+            knowledge_base_ids=knowledge_base_ids,
+            project_ids=project_ids,
+        )
         scope = organization_scope(
             session,
             organization_id=organization_id,

@@ -26,6 +26,7 @@ def create_api_key(body: ApiKeyIn, principal: Admin, db: DB) -> Any:
         name=body.name,
         member_id=body.member_id,
         expires_at=body.expires_at,
+        scopes=body.scopes.model_dump() if body.scopes is not None else None,
     )
     return ok(ApiKeyOut.of(key, secret).model_dump(mode="json"))
 

@@ -44,7 +44,11 @@ def list_knowledge_bases(
 ) -> Any:
     """List the organization's knowledge bases, oldest first."""
     kbs = service.list_knowledge_bases(
-        db, organization_id=principal.organization_id, limit=limit, cursor=cursor
+        db,
+        organization_id=principal.organization_id,
+        scope=principal.scope,
+        limit=limit,
+        cursor=cursor,
     )
     return page(
         [KnowledgeBaseOut.of(kb).model_dump(mode="json") for kb in kbs.items], kbs.next_cursor
@@ -69,6 +73,7 @@ def update_knowledge_base(
         kb_id=kb_id,
         pipeline=pipeline,
         changes=body.model_dump(exclude_unset=True),
+        scope=principal.scope,
     )
     return ok(KnowledgeBaseOut.of(kb).model_dump(mode="json"))
 

@@ -28,6 +28,7 @@ from kb_service.api.schemas.meetings import (
 )
 from kb_service.services import meetings as service
 from kb_service.services import transcript_import
+from kb_service.services.scopes import check_project
 from kb_service.settings import Settings
 
 router = APIRouter(tags=["meetings"], route_class=StrictJsonRoute)
@@ -36,6 +37,7 @@ router = APIRouter(tags=["meetings"], route_class=StrictJsonRoute)
 @router.post("/meetings", status_code=201, response_model=Envelope[MeetingOut])
 def import_meeting(body: MeetingIn, principal: Writer, db: DB) -> Any:
     """Import a finished meeting's transcript; it is indexed in the background."""
+    check_project(principal.scope, body.project_id)
     meeting = service.import_meeting(
         db,
         organization_id=principal.organization_id,
@@ -59,6 +61,7 @@ async def import_transcript_file(
     platform: Annotated[str | None, Form(max_length=100)] = None,
 ) -> Any:
     """Import a transcript file as a finished meeting; it is indexed in the background."""
+    check_project(principal.scope, project_id or None)
     content = await file.read()
     meeting = await run_in_threadpool(
         transcript_import.import_transcript_file,
@@ -79,7 +82,12 @@ def list_meetings(
 ) -> Any:
     """The organization's meetings, newest first."""
     history = service.list_meetings(
-        db, organization_id=principal.organization_id, project_id=None, limit=limit, cursor=cursor
+        db,
+        organization_id=principal.organization_id,
+        scope=principal.scope,
+        project_id=None,
+        limit=limit,
+        cursor=cursor,
     )
     return page(
         [MeetingOut.of(m).model_dump(mode="json") for m in history.items], history.next_cursor

@@ -36,7 +36,11 @@ def list_projects(
 ) -> Any:
     """List the organization's projects, oldest first."""
     projects = service.list_projects(
-        db, organization_id=principal.organization_id, limit=limit, cursor=cursor
+        db,
+        organization_id=principal.organization_id,
+        scope=principal.scope,
+        limit=limit,
+        cursor=cursor,
     )
     items = [ProjectOut.of(p).model_dump(mode="json") for p in projects.items]
     return page(items, projects.next_cursor)
@@ -83,6 +87,7 @@ def project_meetings(
     history = meetings.list_meetings(
         db,
         organization_id=principal.organization_id,
+        scope=principal.scope,
         project_id=project_id,
         limit=limit,
         cursor=cursor,

@@ -59,6 +59,7 @@ def search_organization(body: SearchIn, principal: Reader, db: DB, engine: Engin
         knowledge_base_ids=scope.knowledge_base_ids,
         project_ids=scope.project_ids,
         include_meetings=scope.include_meetings,
+        key_scope=principal.scope,
     )
     return _respond(result)
 

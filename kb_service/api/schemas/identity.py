@@ -12,6 +12,21 @@ from kb_service.db.identity import ApiKey, Invitation, Member
 Role = Literal["admin", "writer", "reader"]
 
 
+class KeyScopesIn(BaseModel):
+    """Limits a key to these knowledge bases and projects (a missing list grants nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    knowledge_base_ids: list[str] | None = Field(default=None, max_length=1000)
+    project_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Their knowledge bases and meetings too."
+    )
+
+
+class KeyScopesOut(BaseModel):
+    knowledge_base_ids: list[str]
+    project_ids: list[str]
+
+
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=200)
@@ -21,6 +36,11 @@ class ApiKeyIn(BaseModel):
     )
     expires_at: AwareDatetime | None = Field(
         default=None, description="After this instant the key is refused (with a time zone)."
+    )
+    scopes: KeyScopesIn | None = Field(
+        default=None,
+        description="Limit the key to some knowledge bases and projects; absent: the whole "
+        "organization. Everything outside is 404 for the key.",
     )
 
 
@@ -47,6 +67,9 @@ class ApiKeyOut(BaseModel):
     key: str | None = Field(
         default=None, description="The secret; only in the creation and rotation responses."
     )
+    scopes: KeyScopesOut | None = Field(
+        default=None, description="What the key is limited to (null: the whole organization)."
+    )
 
     @classmethod
     def of(cls, key: ApiKey, secret: str | None = None) -> ApiKeyOut:
@@ -62,6 +85,7 @@ class ApiKeyOut(BaseModel):
             revoked_at=key.revoked_at,
             previous_valid_until=key.previous_valid_until,
             key=secret,
+            scopes=KeyScopesOut(**key.scopes) if key.scopes is not None else None,
         )
 
 
