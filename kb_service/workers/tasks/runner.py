@@ -111,6 +111,7 @@ class TaskRunner:
                 knowledge_base_ids=scope.get("knowledge_base_ids"),
                 project_ids=scope.get("project_ids"),
                 include_meetings=bool(scope.get("include_meetings", True)),
+                key_scope=None,  # the task's own scope above is what the run may search
             )
         except ServiceError as exc:
             return _Outcome(TaskRunStatus.FAILED, exc.message)
