@@ -29,6 +29,8 @@ SELF_SCOPED = {
     ("POST", "/meetings"),  # its project_id must be inside
     ("POST", "/meetings/import"),  # its project_id must be inside
     ("POST", "/search"),  # narrowed; named ids must be inside
+    ("GET", "/tasks"),  # filtered
+    ("POST", "/tasks"),  # its knowledge bases and projects must be inside
     ("GET", "/workspaces/me"),  # the key itself
 }
 _ID = re.compile(r"/([^/{}]+)/\{([^/{}]+)\}")

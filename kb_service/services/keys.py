@@ -36,8 +36,9 @@ class Principal:
     `scope` None is the whole organization. A scoped key (`services.scopes`) sees a
     knowledge base if its id or its project's id is in the scope, a project if its id
     is, a meeting if its project's id is, and what belongs to those (documents, jobs,
-    sources, versions, passages, search results and answers); everything else,
-    organization-level administration included, is 404 for it, never 403.
+    sources, versions, passages, search results and answers), and the tasks naming
+    only those; everything else, organization-level administration included, is 404
+    for it, never 403.
     """
 
     organization_id: str

@@ -7,7 +7,9 @@ A key without scopes (`None`) sees its whole organization. A scoped key sees onl
 - a meeting whose project is in `project_ids`;
 - what belongs to those: a knowledge base's documents, versions, chunks, ingest jobs,
   web sources and their syncs; a meeting's transcript and passages; search results and
-  answers drawn from them.
+  answers drawn from them;
+- a task (and its runs) whose scope names knowledge bases or projects, each of them
+  inside; a task naming neither searches the whole organization, so it is outside.
 
 Everything else is "not found" for that key (404 with the message another organization's
 id gets, never 403), and lists, searches and answers leave it out. A list the key does
@@ -33,6 +35,7 @@ from kb_service.db.content import Document, KnowledgeBase, Project
 from kb_service.db.jobs import IngestJob
 from kb_service.db.meetings import Meeting
 from kb_service.db.sources import WebSource
+from kb_service.db.tasks import Task, TaskRun
 from kb_service.errors import NotFound
 
 
@@ -148,6 +151,57 @@ def _meeting_inside(session: Session, scope: KeyScope, meeting_id: str) -> bool:
     return meeting is not None and scope.has_meeting(meeting)
 
 
+def task_inside(session: Session, scope: KeyScope, task_scope: dict[str, Any]) -> bool:
+    """Does the key's scope hold everything a task's stored scope names (naming none: no)?"""
+    kb_ids, project_ids = task_scope.get("knowledge_base_ids"), task_scope.get("project_ids")
+    if kb_ids is None and project_ids is None:
+        return False
+    return all(_kb_inside(session, scope, k) for k in kb_ids or ()) and all(
+        scope.has_project(p) for p in project_ids or ()
+    )
+
+
+def _task_inside(session: Session, scope: KeyScope, task_id: str) -> bool:
+    task = session.get(Task, task_id)
+    return task is not None and task_inside(session, scope, task.scope)
+
+
+def _run_inside(session: Session, scope: KeyScope, run_id: str) -> bool:
+    run = session.get(TaskRun, run_id)
+    return run is not None and _task_inside(session, scope, run.task_id)
+
+
+def task_names(
+    session: Session,
+    scope: Scope,
+    knowledge_base_ids: Sequence[str] | None,
+    project_ids: Sequence[str] | None,
+) -> tuple[list[str] | None, list[str] | None]:
+    """The knowledge bases and projects a task saved by this key names: for a scoped
+    key each must be inside (else `NotFound`), and naming neither names the key's own
+    scope (the ids of it that still exist), so its task never spans the organization."""
+    if scope is not None and knowledge_base_ids is None and project_ids is None:
+        kbs = [k for k in sorted(scope.knowledge_base_ids) if session.get(KnowledgeBase, k)]
+        return kbs, [p for p in sorted(scope.project_ids) if session.get(Project, p)]
+    for kb_id in knowledge_base_ids or ():
+        check_named(session, scope, "knowledge-bases", kb_id)
+    for project_id in project_ids or ():
+        check_project(scope, project_id)
+    return (
+        None if knowledge_base_ids is None else list(knowledge_base_ids),
+        None if project_ids is None else list(project_ids),
+    )
+
+
+def task_ids_inside(session: Session, *, organization_id: str, scope: KeyScope) -> list[str]:
+    """The ids of the organization's tasks inside the scope (decided on each task's
+    stored scope, which is JSON, so here rather than in SQL)."""
+    tasks = session.execute(
+        select(Task.id, Task.scope).where(Task.organization_id == organization_id)
+    ).all()
+    return [task_id for task_id, stored in tasks if task_inside(session, scope, stored)]
+
+
 # The collections of the URL (the segment before an id) whose objects a scope can hold,
 # with what each is called in a 404 and how to tell whether an id is inside.
 COLLECTIONS: dict[str, tuple[str, Callable[[Session, KeyScope, str], bool]]] = {
@@ -157,6 +211,8 @@ COLLECTIONS: dict[str, tuple[str, Callable[[Session, KeyScope, str], bool]]] = {
     "sources": ("source", _via_kb(WebSource)),
     "projects": ("project", lambda _session, scope, pid: scope.has_project(pid)),
     "meetings": ("meeting", _meeting_inside),
+    "tasks": ("task", _task_inside),
+    "task-runs": ("task run", _run_inside),
 }
 
 

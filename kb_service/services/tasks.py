@@ -3,7 +3,8 @@
 Create, list, read, change and delete tasks, and say when a task's next slot is
 (`next_run`, which the scheduler calls after each slot it fires). Everything a task
 names is checked when it is saved: its knowledge bases and projects must be the
-organization's (else `NotFound`), its schedule must parse (a five-field cron
+organization's (else `NotFound`) and, saved by a scoped key, inside the key's
+scope (`scopes.task_names`: naming none names the key's scope), its schedule must parse (a five-field cron
 expression in an IANA time zone, or an interval) and its slots come no closer than
 `min_interval_minutes`, and an organization has at most `max_enabled_per_org`
 enabled tasks. Runs: `services.task_runs`.
@@ -11,7 +12,6 @@ enabled tasks. Runs: `services.task_runs`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,60 +25,13 @@ from kb_service.db.pagination import Page, paginate
 from kb_service.db.tasks import Task
 from kb_service.errors import InvalidInput
 from kb_service.schedules import CronSchedule, InvalidSchedule, next_slot
+from kb_service.services import scopes
 from kb_service.services.search import MAX_QUERY_CHARS
 from kb_service.services.search_scope import QueryFilter, organization_scope
 from kb_service.services.task_runs import check_since, load_task
+from kb_service.services.task_specs import TaskLimits, TaskSchedule, TaskScope, TaskSpec
 
 __all__ = ["TaskLimits", "TaskSchedule", "TaskScope", "TaskSpec", "next_run"]
-
-
-@dataclass(frozen=True)
-class TaskScope:
-    """What a task's runs search: as `POST /search`'s scope, plus the `since` window."""
-
-    knowledge_base_ids: list[str] | None = None
-    project_ids: list[str] | None = None
-    include_meetings: bool = True
-    since: str | None = None  # "7d", "24h", "30m", "2w", or an ISO date or time
-
-    def stored(self) -> dict[str, Any]:
-        return {
-            "knowledge_base_ids": self.knowledge_base_ids,
-            "project_ids": self.project_ids,
-            "include_meetings": self.include_meetings,
-            "since": self.since,
-        }
-
-
-@dataclass(frozen=True)
-class TaskSchedule:
-    """As given: `cron` (with `timezone`, default UTC) or `interval_minutes`, not both."""
-
-    cron: str | None = None
-    timezone: str | None = None
-    interval_minutes: int | None = None
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """A task's settable fields."""
-
-    name: str
-    prompt: str
-    scope: TaskScope = field(default_factory=TaskScope)
-    schedule: TaskSchedule | None = None
-    answerer: str | None = None  # "extractive", "generative", None: generative if configured
-    enabled: bool = True
-    top_k: int = 8
-
-
-@dataclass(frozen=True)
-class TaskLimits:
-    """`KB_TASK_MIN_INTERVAL_MINUTES` and `KB_TASK_MAX_ENABLED_PER_ORG`, and the LLM's presence."""
-
-    min_interval_minutes: int
-    max_enabled_per_org: int
-    generative_available: bool
 
 
 def _invalid(field_name: str, message: str) -> InvalidInput:
@@ -141,18 +94,23 @@ def _checked_text(field_name: str, value: str, limit: int) -> str:
     return value
 
 
-def _check_scope(session: Session, organization_id: str, scope: TaskScope) -> TaskScope:
+def _check_scope(
+    session: Session, organization_id: str, scope: TaskScope, key_scope: scopes.Scope
+) -> TaskScope:
+    kb_ids, project_ids = scopes.task_names(
+        session, key_scope, scope.knowledge_base_ids, scope.project_ids
+    )
     organization_scope(  # `NotFound` for a knowledge base or project of another organization
         session,
         organization_id=organization_id,
-        knowledge_base_ids=scope.knowledge_base_ids,
-        project_ids=scope.project_ids,
+        knowledge_base_ids=kb_ids,
+        project_ids=project_ids,
         include_meetings=scope.include_meetings,
         filters=QueryFilter(),
     )
     return TaskScope(
-        knowledge_base_ids=scope.knowledge_base_ids,
-        project_ids=scope.project_ids,
+        knowledge_base_ids=kb_ids,
+        project_ids=project_ids,
         include_meetings=scope.include_meetings,
         since=check_since(scope.since),
     )
@@ -197,7 +155,14 @@ def _apply_schedule(task: Task, schedule: TaskSchedule | None, now: datetime) ->
     task.schedule_anchor = now if schedule and schedule.interval_minutes else None
 
 
-def create_task(db: Database, *, organization_id: str, spec: TaskSpec, limits: TaskLimits) -> Task:
+def create_task(
+    db: Database,
+    *,
+    organization_id: str,
+    spec: TaskSpec,
+    limits: TaskLimits,
+    key_scope: scopes.Scope = None,
+) -> Task:
     """A new task; with a schedule and enabled, its first slot is the next one after now."""
     name = _checked_text("name", spec.name, 200)
     prompt = _checked_text("prompt", spec.prompt, MAX_QUERY_CHARS)
@@ -205,7 +170,7 @@ def create_task(db: Database, *, organization_id: str, spec: TaskSpec, limits: T
     answerer = _check_answerer(spec.answerer, limits)
     now = utcnow()
     with db.session() as session:
-        scope = _check_scope(session, organization_id, spec.scope)
+        scope = _check_scope(session, organization_id, spec.scope, key_scope)
         _lock_organization(session, organization_id)
         task = Task(
             organization_id=organization_id,
@@ -234,6 +199,7 @@ def update_task(
     task_id: str,
     changes: dict[str, Any],
     limits: TaskLimits,
+    key_scope: scopes.Scope = None,
 ) -> Task:
     """Change the given fields (`TaskSpec` names; `schedule: None` removes the schedule)."""
     now = utcnow()
@@ -244,7 +210,8 @@ def update_task(
         if "prompt" in changes:
             task.prompt = _checked_text("prompt", changes["prompt"], MAX_QUERY_CHARS)
         if "scope" in changes:
-            task.scope = _check_scope(session, organization_id, changes["scope"]).stored()
+            scope = _check_scope(session, organization_id, changes["scope"], key_scope)
+            task.scope = scope.stored()
         if "answerer" in changes:
             task.answerer = _check_answerer(changes["answerer"], limits)
         if "top_k" in changes:
@@ -264,12 +231,18 @@ def update_task(
     return task
 
 
-def list_tasks(db: Database, *, organization_id: str, limit: int, cursor: str | None) -> Page[Task]:
-    """The organization's tasks, oldest first."""
+def list_tasks(
+    db: Database, *, organization_id: str, scope: scopes.Scope, limit: int, cursor: str | None
+) -> Page[Task]:
+    """The organization's tasks inside the key's scope, oldest first."""
     with db.session() as session:
+        query = select(Task).where(Task.organization_id == organization_id)
+        if scope is not None:
+            inside = scopes.task_ids_inside(session, organization_id=organization_id, scope=scope)
+            query = query.where(Task.id.in_(inside))
         return paginate(
             session,
-            select(Task).where(Task.organization_id == organization_id),
+            query,
             created_at=Task.created_at,
             row_id=Task.id,
             limit=limit,

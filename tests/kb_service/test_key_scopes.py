@@ -1,15 +1,31 @@
-"""Scoped keys: every operation is 404 outside the scope; lists and searches are narrowed."""
+"""Scoped keys: every operation is 404 outside the scope; lists and searches are narrowed.
+
+On SQLite and PostgreSQL: the `settings` fixture here replaces the shared one, so the
+shared `runtime`, `client` and `admin` fixtures run on both.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from kb_service.runtime import Runtime
-from tests.conftest import wait_for_job
+from kb_service.settings import Settings
+from tests.conftest import make_settings, postgres_url_or_skip, wait_for_job
 from tests.kb_service.test_contract import API, call, created, operations
 
 OUTSIDE_TEXT = "The outside vault code is walrus."
 INSIDE_TEXT = "The inside launch date is Friday."
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "postgresql":
+        return make_settings(tmp_path, database_url=postgres_url_or_skip())
+    return make_settings(tmp_path)
 
 
 def _setup(client: TestClient, headers: dict) -> dict:
@@ -37,7 +53,12 @@ def _setup(client: TestClient, headers: dict) -> dict:
         },
         headers,
     )
+    everywhere = created(client, "/tasks", {"name": "All", "prompt": "What is new?"}, headers)
+    run = client.post(f"{API}/tasks/{everywhere['id']}/run", headers=headers)
+    assert run.status_code == 202, run.text
     return {
+        "task": everywhere,
+        "run": run.json()["data"],
         "inside": inside,
         "outside": outside,
         "kb_in": kb_in,
@@ -68,6 +89,8 @@ def test_a_scoped_key_sees_nothing_outside_its_scope(
         "job_id": job_out["id"],
         "project_id": world["outside"]["id"],
         "meeting_id": world["meeting"]["id"],
+        "task_id": world["task"]["id"],  # an organization-wide task is outside every scope
+        "run_id": world["run"]["id"],
     }
     outside_ids = set(ids.values())
     spec = client.get("/openapi.json").json()
@@ -93,6 +116,8 @@ def test_a_scoped_key_sees_nothing_outside_its_scope(
         ("post", "/search"),
         ("post", "/meetings"),
         ("post", "/meetings/import"),
+        ("get", "/tasks"),
+        ("post", "/tasks"),
         ("get", "/workspaces/me"),
     }
     # inside the scope everything works
@@ -133,3 +158,49 @@ def test_scopes_must_name_the_organizations_objects(client: TestClient, admin: d
     assert client.get(f"{API}/knowledge-bases", headers=nothing).json()["data"] == []
     found = client.post(f"{API}/search", json={"query": "anything"}, headers=nothing)
     assert found.status_code == 200 and found.json()["data"]["chunks"] == []
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a Server-Sent Events reply."""
+    pairs = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        pairs.append((lines["event"], json.loads(lines["data"])))
+    return pairs
+
+
+def test_lists_and_streamed_answers_of_a_scoped_key_stay_inside(
+    client: TestClient, admin: dict
+) -> None:
+    headers = admin["headers"]
+    world = _setup(client, headers)
+    meeting_in = created(
+        client,
+        "/meetings",
+        {
+            "title": "Launch",
+            "project_id": world["inside"]["id"],
+            "segments": [{"speaker": "A", "text": "y", "timestamp": 1.0}],
+        },
+        headers,
+    )
+    body = {"role": "reader", "scopes": {"project_ids": [world["inside"]["id"]]}}
+    scoped = {"X-API-Key": created(client, "/api-keys", body, headers)["key"]}
+    projects = client.get(f"{API}/projects", headers=scoped).json()["data"]
+    assert [p["id"] for p in projects] == [world["inside"]["id"]]
+    meetings = client.get(f"{API}/meetings", headers=scoped).json()["data"]
+    assert [m["id"] for m in meetings] == [meeting_in["id"]]
+    assert len(client.get(f"{API}/projects", headers=headers).json()["data"]) == 2
+    question = {"query": "What is the launch date or the vault code?", "stream": True}
+    for path in ("/search", f"/knowledge-bases/{world['kb_in']['id']}/query"):
+        response = client.post(API + path, json=question, headers=scoped)
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["content-type"].startswith("text/event-stream")
+        kind, done = _events(response.text)[-1]
+        assert kind == "done" and done["citations"], (path, response.text)
+        assert {c["knowledge_base_id"] for c in done["citations"]} == {world["kb_in"]["id"]}
+        assert "Friday" in done["answer"] and "walrus" not in response.text
+    outside = client.post(
+        f"{API}/knowledge-bases/{world['kb_out']['id']}/query", json=question, headers=scoped
+    )
+    assert outside.status_code == 404 and outside.json()["meta"]["code"] == "not_found"

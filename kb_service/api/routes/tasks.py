@@ -45,6 +45,7 @@ def create_task(
         organization_id=principal.organization_id,
         spec=body.to_domain(),
         limits=_limits(settings, engine),
+        key_scope=principal.scope,
     )
     return ok(TaskOut.of(task).model_dump(mode="json"))
 
@@ -53,9 +54,13 @@ def create_task(
 def list_tasks(
     principal: Reader, db: DB, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Any:
-    """The organization's tasks, oldest first."""
+    """The organization's tasks (for a scoped key, those inside its scope), oldest first."""
     found = service.list_tasks(
-        db, organization_id=principal.organization_id, limit=limit, cursor=cursor
+        db,
+        organization_id=principal.organization_id,
+        scope=principal.scope,
+        limit=limit,
+        cursor=cursor,
     )
     return page([TaskOut.of(t).model_dump(mode="json") for t in found.items], found.next_cursor)
 
@@ -83,6 +88,7 @@ def update_task(
         task_id=task_id,
         changes=body.changes(),
         limits=_limits(settings, engine),
+        key_scope=principal.scope,
     )
     return ok(TaskOut.of(task).model_dump(mode="json"))
 

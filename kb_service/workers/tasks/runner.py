@@ -111,7 +111,9 @@ class TaskRunner:
                 knowledge_base_ids=scope.get("knowledge_base_ids"),
                 project_ids=scope.get("project_ids"),
                 include_meetings=bool(scope.get("include_meetings", True)),
-                key_scope=None,  # the task's own scope above is what the run may search
+                # the task's stored scope is the run's: a scoped key could only save it
+                # inside its own scope (`scopes.task_names`), and keys change later
+                key_scope=None,
             )
         except ServiceError as exc:
             return _Outcome(TaskRunStatus.FAILED, exc.message)
