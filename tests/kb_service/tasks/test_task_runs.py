@@ -29,12 +29,13 @@ def _events(env: Any, type_: str) -> list[dict[str, Any]]:
         return [e.envelope() for e in rows]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_an_on_demand_run_answers_with_citations_and_emits_its_event(
-    tmp_path: Path, embedder: Embedder
+    backend: str, tmp_path: Path, embedder: Embedder
 ) -> None:
     import json
 
-    with task_env(tmp_path, embedder) as env:
+    with task_env(tmp_path, embedder, backend) as env:
         kb = env.kb("Helpdesk")
         env.records(kb, json.loads((SAMPLE_DOCS / "faq.json").read_text())["documents"])
         env.drain()
